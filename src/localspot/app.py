@@ -1,0 +1,94 @@
+"""The ASGI application: every face's routes, the error bodies and the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from localspot.domain import maintenance
+from localspot.errors import HubSpotError
+from localspot.faces import control, properties_v3
+from localspot.faces.http import RequestMiddleware, error_response
+from localspot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600
+
+
+class ApiVersionConvertor(Convertor[str]):
+    """The date of a date-versioned path, such as ``2026-03``."""
+
+    regex = r"20[0-9]{2}-(?:0[1-9]|1[0-2])"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("apiversion", ApiVersionConvertor())
+
+
+def _routes() -> list[BaseRoute]:
+    return [*properties_v3.routes(), *control.routes()]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    correlation_id = request.scope["state"]["correlation_id"]
+    if exc.status_code == 404:
+        error = HubSpotError(
+            404,
+            "OBJECT_NOT_FOUND",
+            f"LocalSpot does not implement {request.method} {request.url.path} yet.",
+        )
+    elif exc.status_code == 405:
+        error = HubSpotError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not supported on {request.url.path}.",
+        )
+    else:
+        error = HubSpotError(exc.status_code, "ERROR", str(exc.detail))
+    return error_response(error, correlation_id)
+
+
+def create_app(runtime: Runtime, background: bool = True) -> Starlette:
+    """The server's ASGI app over an opened runtime."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_purge_loop(runtime))] if background else []
+        yield
+        for task in tasks:
+            task.cancel()
+
+    app = Starlette(
+        routes=_routes(),
+        middleware=[Middleware(RequestMiddleware)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app
+
+
+async def _purge_loop(runtime: Runtime) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(maintenance.purge, runtime)
+        except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
+            log.error("purge failed", extra={"fields": {"error": type(exc).__name__}})
+        await asyncio.sleep(PURGE_EVERY_SECONDS)

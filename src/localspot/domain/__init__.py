@@ -1,0 +1,1 @@
+"""The domain: each module owns one kind of data and its transactions."""

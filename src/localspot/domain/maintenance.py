@@ -1,0 +1,21 @@
+"""Periodic work driven by the server clock: purging what was archived long enough ago."""
+
+from __future__ import annotations
+
+import logging
+
+from localspot.domain import properties, property_groups
+from localspot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def purge(rt: Runtime) -> int:
+    """Deletes for good whatever was archived ``purge_after_days`` ago (SPEC Part B18)."""
+    with rt.store.write() as conn:
+        now, days = rt.clock.now(), rt.settings.purge_after_days
+        purged = properties.purge_archived(conn, now, days)
+        property_groups.purge_archived(conn, now, days)
+    if purged:
+        log.info("purged archived properties", extra={"fields": {"count": len(purged)}})
+    return len(purged)

@@ -1,0 +1,511 @@
+"""Property definitions and property groups (SPEC §2, Part B4-B6, B17, B18)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from localspot import policy
+from localspot.clock import iso
+from localspot.domain import object_types
+from localspot.domain.object_types import ObjectType
+from localspot.errors import HubSpotError, conflict, not_found, validation_error
+from localspot.policy import Caller
+from localspot.runtime import Runtime
+from localspot.store.schema import property_definitions as defs
+from localspot.store.schema import property_groups as groups
+from localspot.validation import parse_input
+
+PropertyType = Literal[
+    "bool", "date", "datetime", "enumeration", "number", "phone_number", "string"
+]
+FieldType = Literal[
+    "booleancheckbox",
+    "calculation_equation",
+    "checkbox",
+    "date",
+    "file",
+    "html",
+    "number",
+    "phonenumber",
+    "radio",
+    "select",
+    "text",
+    "textarea",
+]
+Sensitivity = Literal["non_sensitive", "sensitive", "highly_sensitive"]
+
+FIELD_TYPES_BY_TYPE: dict[str, frozenset[str]] = {
+    "bool": frozenset({"booleancheckbox", "calculation_equation"}),
+    "enumeration": frozenset(
+        {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"}
+    ),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"date"}),
+    "string": frozenset(
+        {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"}
+    ),
+    "number": frozenset({"number", "calculation_equation"}),
+    "phone_number": frozenset({"phonenumber"}),
+}
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+MAX_LABEL = 400
+MAX_DESCRIPTION = 4000
+MAX_OPTIONS = 5000
+MAX_UNIQUE_PER_OBJECT = 10
+IMMUTABLE_FIELDS = ("name", "hasUniqueValue", "dataSensitivity", "sensitiveDataCategories")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OptionInput(Input):
+    label: StrictStr
+    value: StrictStr
+    hidden: StrictBool = False
+    description: StrictStr = ""
+    display_order: StrictInt = Field(-1, alias="displayOrder")
+
+
+class PropertyCreate(Input):
+    name: StrictStr
+    label: StrictStr
+    type: PropertyType
+    field_type: FieldType = Field(alias="fieldType")
+    group_name: StrictStr = Field(alias="groupName")
+    description: StrictStr = ""
+    display_order: StrictInt = Field(-1, alias="displayOrder")
+    options: list[OptionInput] = []
+    has_unique_value: StrictBool = Field(False, alias="hasUniqueValue")
+    hidden: StrictBool = False
+    form_field: StrictBool = Field(False, alias="formField")
+    external_options: StrictBool = Field(False, alias="externalOptions")
+    referenced_object_type: StrictStr | None = Field(None, alias="referencedObjectType")
+    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
+    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
+    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
+    number_display_hint: (
+        Literal["currency", "duration", "formatted", "percentage", "probability", "unformatted"]
+        | None
+    ) = Field(None, alias="numberDisplayHint")
+    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
+    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
+    data_sensitivity: Sensitivity = Field("non_sensitive", alias="dataSensitivity")
+    sensitive_data_categories: list[StrictStr] | None = Field(None, alias="sensitiveDataCategories")
+
+
+class PropertyUpdate(Input):
+    label: StrictStr | None = None
+    type: PropertyType | None = None
+    field_type: FieldType | None = Field(None, alias="fieldType")
+    group_name: StrictStr | None = Field(None, alias="groupName")
+    description: StrictStr | None = None
+    display_order: StrictInt | None = Field(None, alias="displayOrder")
+    options: list[OptionInput] | None = None
+    hidden: StrictBool | None = None
+    form_field: StrictBool | None = Field(None, alias="formField")
+    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
+    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
+    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
+    number_display_hint: StrictStr | None = Field(None, alias="numberDisplayHint")
+    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
+    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
+
+
+# Reading --------------------------------------------------------------------------------------
+
+
+def render(row: Any) -> dict[str, Any]:
+    """A definition row in HubSpot's ``Property`` read model."""
+    out: dict[str, Any] = {
+        "name": row.name,
+        "label": row.label,
+        "type": row.type,
+        "fieldType": row.field_type,
+        "description": row.description,
+        "groupName": row.group_name,
+        "options": row.options,
+        "displayOrder": row.display_order,
+        "calculated": row.field_type == "calculation_equation",
+        "externalOptions": row.external_options,
+        "hasUniqueValue": row.has_unique_value,
+        "hidden": row.hidden,
+        "hubspotDefined": row.hubspot_defined,
+        "modificationMetadata": {
+            "archivable": not row.hubspot_defined,
+            "readOnlyDefinition": row.read_only_definition,
+            "readOnlyValue": row.read_only_value,
+        },
+        "formField": row.form_field,
+        "dataSensitivity": row.data_sensitivity,
+        "archived": row.archived,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    optional = {
+        "sensitiveDataCategories": row.sensitive_data_categories or None,
+        "archivedAt": iso(row.archived_at) if row.archived_at else None,
+        "createdUserId": row.created_user_id,
+        "updatedUserId": row.updated_user_id,
+        "referencedObjectType": row.referenced_object_type,
+        "calculationFormula": row.calculation_formula,
+        "currencyPropertyName": row.currency_property_name,
+        "showCurrencySymbol": row.show_currency_symbol,
+        "numberDisplayHint": row.number_display_hint,
+        "textDisplayHint": row.text_display_hint,
+        "dateDisplayHint": row.date_display_hint,
+    }
+    out.update({k: v for k, v in optional.items() if v is not None})
+    return out
+
+
+def scope(hub_id: int, object_type: ObjectType) -> Any:
+    return and_(defs.c.hub_id == hub_id, defs.c.object_type_id == object_type.id)
+
+
+def list_properties(
+    rt: Runtime, caller: Caller, object_key: str, archived: bool, sensitivity: str
+) -> list[Any]:
+    """One sensitivity level per call, as HubSpot lists them (SPEC §1.3)."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_read(caller, object_type.id)
+        query = (
+            select(defs)
+            .where(
+                scope(caller.hub_id, object_type),
+                defs.c.archived == archived,
+                defs.c.data_sensitivity == sensitivity,
+            )
+            .order_by(defs.c.id)
+        )
+        return list(conn.execute(query))
+
+
+def get_property(
+    rt: Runtime, caller: Caller, object_key: str, name: str, archived: bool = False
+) -> Any:
+    """One definition by name, whatever its sensitivity (SPEC Part B4)."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_read(caller, object_type.id)
+        return _find(conn, caller.hub_id, object_type, name, archived)
+
+
+def _find(
+    conn: Connection, hub_id: int, object_type: ObjectType, name: str, archived: bool = False
+) -> Any:
+    query = select(defs).where(
+        scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        raise not_found(f"Property {name} does not exist", context={"propertyName": [name]})
+    return row
+
+
+def definitions_by_name(
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
+) -> dict[str, Any]:
+    """Active definitions of an object, optionally only those named; for other domains."""
+    query = select(defs).where(scope(hub_id, object_type), defs.c.archived.is_(False))
+    if names is not None:
+        query = query.where(defs.c.name.in_(names))
+    return {row.name: row for row in conn.execute(query)}
+
+
+# Writing --------------------------------------------------------------------------------------
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise validation_error(
+            f"Property name {name!r} is not valid: use lowercase letters, digits and "
+            "underscores, starting with a letter, at most 100 characters.",
+            context={"propertyName": [name]},
+        )
+    if name.startswith("hs_"):
+        raise validation_error(
+            f"Property name {name!r} is not valid: the hs_ prefix is reserved for "
+            "HubSpot-defined properties.",
+            context={"propertyName": [name]},
+        )
+
+
+def check_label(label: str) -> None:
+    if not label.strip():
+        raise validation_error("label must not be empty")
+    if len(label) > MAX_LABEL:
+        raise validation_error(f"label must be at most {MAX_LABEL} characters")
+
+
+def _check_shape(
+    type_: str,
+    field_type: str,
+    options: list[dict[str, Any]],
+    external_options: bool,
+    formula: str | None,
+) -> None:
+    if field_type not in FIELD_TYPES_BY_TYPE[type_]:
+        allowed = ", ".join(sorted(FIELD_TYPES_BY_TYPE[type_]))
+        raise validation_error(
+            f"fieldType {field_type} is not valid for a property of type {type_}; "
+            f"use one of: {allowed}"
+        )
+    if type_ == "enumeration" and not options and not external_options:
+        raise validation_error("Enumeration properties must have at least one option")
+    if len(options) > MAX_OPTIONS:
+        raise validation_error(f"A property can have at most {MAX_OPTIONS} options")
+    values = [o["value"] for o in options]
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise validation_error(f"Option values must be unique; repeated: {', '.join(duplicates)}")
+    if any(not o["value"] or not o["label"] for o in options):
+        raise validation_error("Every option needs a non-empty label and value")
+    if field_type == "calculation_equation" and not formula:
+        raise validation_error("calculationFormula is required for calculation properties")
+
+
+def _dump_options(options: list[OptionInput]) -> list[dict[str, Any]]:
+    return [o.model_dump(by_alias=True) for o in options]
+
+
+def check_group(conn: Connection, hub_id: int, object_type: ObjectType, name: str) -> None:
+    found = conn.scalar(
+        select(groups.c.id).where(
+            groups.c.hub_id == hub_id,
+            groups.c.object_type_id == object_type.id,
+            groups.c.name == name,
+            groups.c.archived.is_(False),
+        )
+    )
+    if found is None:
+        raise validation_error(
+            f"Property group {name} does not exist", context={"groupName": [name]}
+        )
+
+
+def create_property(rt: Runtime, caller: Caller, object_key: str, body: PropertyCreate) -> Any:
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        return _create(conn, caller, rt.clock.now(), object_type, body)
+
+
+def batch_create(
+    rt: Runtime, caller: Caller, object_key: str, inputs: list[Any]
+) -> tuple[list[Any], list[HubSpotError]]:
+    """Each input is its own unit (HubSpot answers 207 with the failures)."""
+    results: list[Any] = []
+    failures: list[HubSpotError] = []
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+    for raw in inputs:
+        try:
+            body = parse_input(PropertyCreate, raw)
+            with rt.store.write() as conn:
+                results.append(_create(conn, caller, rt.clock.now(), object_type, body))
+        except HubSpotError as exc:
+            if exc.status in (401, 403):
+                raise
+            failures.append(exc)
+    return results, failures
+
+
+def _create(
+    conn: Connection, caller: Caller, now: datetime, object_type: ObjectType, body: PropertyCreate
+) -> Any:
+    policy.check_definition_write(caller, object_type.id, body.data_sensitivity)
+    _check_name(body.name)
+    check_label(body.label)
+    if len(body.description) > MAX_DESCRIPTION:
+        raise validation_error(f"description must be at most {MAX_DESCRIPTION} characters")
+    options = _dump_options(body.options) if body.type in ("enumeration", "bool") else []
+    _check_shape(
+        body.type, body.field_type, options, body.external_options, body.calculation_formula
+    )
+    if body.sensitive_data_categories and body.data_sensitivity == "non_sensitive":
+        raise validation_error("sensitiveDataCategories apply only to sensitive properties")
+    check_group(conn, caller.hub_id, object_type, body.group_name)
+
+    existing = conn.scalar(
+        select(defs.c.archived).where(scope(caller.hub_id, object_type), defs.c.name == body.name)
+    )
+    if existing is not None:
+        state = "an archived" if existing else "a"
+        raise conflict(
+            f"There is already {state} property named {body.name} on this object.",
+            category="OBJECT_ALREADY_EXISTS",
+            context={"propertyName": [body.name]},
+        )
+    if body.has_unique_value:
+        unique_count = conn.scalar(
+            select(func.count()).where(
+                scope(caller.hub_id, object_type),
+                defs.c.has_unique_value.is_(True),
+                defs.c.archived.is_(False),
+            )
+        )
+        if (unique_count or 0) >= MAX_UNIQUE_PER_OBJECT:
+            raise validation_error(
+                f"An object can have at most {MAX_UNIQUE_PER_OBJECT} unique value properties"
+            )
+
+    user = str(caller.user_id) if caller.user_id is not None else None
+    row = {
+        "hub_id": caller.hub_id,
+        "object_type_id": object_type.id,
+        "name": body.name,
+        "label": body.label,
+        "type": body.type,
+        "field_type": body.field_type,
+        "group_name": body.group_name,
+        "description": body.description,
+        "display_order": body.display_order,
+        "options": options,
+        "has_unique_value": body.has_unique_value,
+        "hidden": body.hidden,
+        "form_field": body.form_field,
+        "external_options": body.external_options,
+        "referenced_object_type": body.referenced_object_type,
+        "calculation_formula": body.calculation_formula,
+        "currency_property_name": body.currency_property_name,
+        "show_currency_symbol": body.show_currency_symbol,
+        "number_display_hint": body.number_display_hint,
+        "text_display_hint": body.text_display_hint,
+        "date_display_hint": body.date_display_hint,
+        "data_sensitivity": body.data_sensitivity,
+        "sensitive_data_categories": body.sensitive_data_categories or None,
+        "hubspot_defined": False,
+        "read_only_value": False,
+        "read_only_definition": False,
+        "archived": False,
+        "created_at": now,
+        "updated_at": now,
+        "created_user_id": user,
+        "updated_user_id": user,
+    }
+    conn.execute(insert(defs).values(row))
+    return _find(conn, caller.hub_id, object_type, body.name)
+
+
+def update_property(
+    rt: Runtime, caller: Caller, object_key: str, name: str, raw: dict[str, Any]
+) -> Any:
+    immutable = [f for f in IMMUTABLE_FIELDS if f in raw]
+    if immutable:
+        raise validation_error(
+            f"{', '.join(immutable)} cannot be changed after a property is created",
+            context={"field": immutable},
+        )
+    body = parse_input(PropertyUpdate, raw)
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        return _update(conn, caller, rt.clock.now(), object_type, name, body)
+
+
+def _update(
+    conn: Connection,
+    caller: Caller,
+    now: datetime,
+    object_type: ObjectType,
+    name: str,
+    body: PropertyUpdate,
+) -> Any:
+    current = _find(conn, caller.hub_id, object_type, name)
+    policy.check_definition_write(caller, object_type.id, current.data_sensitivity)
+    if current.read_only_definition:
+        raise validation_error(
+            f"Property {name} is defined by HubSpot and its definition cannot be changed",
+            context={"propertyName": [name]},
+        )
+
+    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    if body.options is not None:
+        changes["options"] = _dump_options(body.options)
+    if body.label is not None:
+        check_label(body.label)
+    if body.group_name is not None:
+        check_group(conn, caller.hub_id, object_type, body.group_name)
+    type_ = changes.get("type", current.type)
+    options = changes.get("options", current.options) if type_ in ("enumeration", "bool") else []
+    changes["options"] = options
+    _check_shape(
+        type_,
+        changes.get("field_type", current.field_type),
+        options,
+        current.external_options,
+        changes.get("calculation_formula", current.calculation_formula),
+    )
+    changes.update(
+        updated_at=now,
+        updated_user_id=str(caller.user_id) if caller.user_id is not None else None,
+    )
+    conn.execute(update(defs).where(defs.c.id == current.id).values(changes))
+    return _find(conn, caller.hub_id, object_type, name)
+
+
+def archive_property(rt: Runtime, caller: Caller, object_key: str, name: str) -> None:
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        current = _find(conn, caller.hub_id, object_type, name)
+        _archive(conn, caller, rt.clock.now(), [current])
+
+
+def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -> None:
+    for row in rows:
+        policy.check_definition_write(caller, row.object_type_id, row.data_sensitivity)
+        if row.hubspot_defined:
+            raise validation_error(
+                f"Property {row.name} is defined by HubSpot and cannot be archived",
+                context={"propertyName": [row.name]},
+            )
+    ids = [row.id for row in rows]
+    if ids:
+        conn.execute(update(defs).where(defs.c.id.in_(ids)).values(archived=True, archived_at=now))
+
+
+def batch_archive(rt: Runtime, caller: Caller, object_key: str, names: list[str]) -> None:
+    """Archives the active ones among ``names``; unknown or archived names are no error."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_write(caller, object_type.id, "non_sensitive")
+        query = select(defs).where(
+            scope(caller.hub_id, object_type), defs.c.name.in_(names), defs.c.archived.is_(False)
+        )
+        _archive(conn, caller, rt.clock.now(), list(conn.execute(query)))
+
+
+def batch_read(
+    rt: Runtime, caller: Caller, object_key: str, names: list[str], archived: bool
+) -> tuple[list[Any], list[str]]:
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_read(caller, object_type.id)
+        query = select(defs).where(
+            scope(caller.hub_id, object_type), defs.c.name.in_(names), defs.c.archived == archived
+        )
+        found = {row.name: row for row in conn.execute(query)}
+    missing = [n for n in dict.fromkeys(names) if n not in found]
+    return [found[n] for n in dict.fromkeys(names) if n in found], missing
+
+
+# Purge ----------------------------------------------------------------------------------------
+
+
+def purge_archived(conn: Connection, now: datetime, days: int) -> list[tuple[int, str, str]]:
+    """Deletes definitions archived ``days`` ago or more; returns (hub, object, name) of each."""
+    cutoff = now - timedelta(days=days)
+    expired = conn.execute(
+        select(defs.c.hub_id, defs.c.object_type_id, defs.c.name).where(
+            defs.c.archived.is_(True), defs.c.archived_at <= cutoff
+        )
+    ).all()
+    if expired:
+        conn.execute(delete(defs).where(defs.c.archived.is_(True), defs.c.archived_at <= cutoff))
+    return [tuple(r) for r in expired]  # type: ignore[misc]

@@ -1,0 +1,198 @@
+"""What every face shares: the request context, body parsing, auth and JSON responses."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from localspot.domain import accounts
+from localspot.errors import HubSpotError, invalid_authentication, validation_error
+from localspot.policy import Caller
+from localspot.runtime import Runtime
+from localspot.validation import parse_input
+
+log = logging.getLogger("localspot.http")
+
+CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
+M = TypeVar("M", bound=BaseModel)
+
+
+class JSON(Response):
+    media_type = "application/json;charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+class Ctx:
+    """One request as a face sees it, with the server's runtime at hand."""
+
+    def __init__(self, request: Request, body: bytes) -> None:
+        self.request = request
+        self.body = body
+        self.runtime: Runtime = request.app.state.runtime
+        self.path = request.path_params
+        self.query = request.query_params
+        self._caller: Caller | None = None
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.store
+
+    @property
+    def clock(self) -> Any:
+        return self.runtime.clock
+
+    def caller(self) -> Caller:
+        """The authenticated caller; 401 when the bearer token is missing or unknown."""
+        if self._caller is None:
+            header = self.request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise invalid_authentication()
+            with self.store.read() as conn:
+                caller = accounts.authenticate(conn, token.strip(), self.clock)
+            if caller is None:
+                raise invalid_authentication()
+            self._caller = caller
+        return self._caller
+
+    def json(self) -> Any:
+        """The body as JSON, or HubSpot's 400 (415 for another content type)."""
+        content_type = self.request.headers.get("content-type", "application/json")
+        if "json" not in content_type.split(";")[0].lower():
+            raise HubSpotError(
+                415,
+                "VALIDATION_ERROR",
+                f"Content type '{content_type}' is not supported. Send application/json.",
+            )
+        if not self.body.strip():
+            raise validation_error("Invalid input JSON: the request body is empty")
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError as exc:
+            raise validation_error(f"Invalid input JSON on {_position(exc)}: {exc.msg}") from None
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json()
+        if not isinstance(data, dict):
+            raise validation_error("Invalid input JSON: expected a JSON object")
+        return data
+
+    def model(self, model: type[M], data: Any = None) -> M:
+        return parse_input(model, self.json_object() if data is None else data)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self.query.get(name)
+        if raw is None or raw == "":
+            return default
+        if raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise validation_error(f"{name} must be true or false", context={name: [raw]})
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        raw = self.query.get(name)
+        if raw is None or raw == "":
+            return default
+        if raw not in allowed:
+            raise validation_error(
+                f"{name} must be one of: {', '.join(allowed)}", context={name: [raw]}
+            )
+        return raw
+
+
+def _position(exc: orjson.JSONDecodeError) -> str:
+    return f"line {exc.lineno}, column {exc.colno}"
+
+
+Handler = Callable[[Ctx], Response]
+
+
+def route(path: str, methods: list[str], handler: Handler) -> Route:
+    """A route onto a synchronous face function, run on a worker thread with the body read."""
+
+    async def run(request: Request) -> Response:
+        request.scope["state"]["route"] = path
+        body = await request.body()
+        return await run_in_threadpool(handler, Ctx(request, body))
+
+    run.__name__ = handler.__name__
+    return Route(path, run, methods=methods)
+
+
+# Errors and request logging ---------------------------------------------------------------------
+
+
+def error_response(error: HubSpotError, correlation_id: str) -> Response:
+    return JSON(error.body(correlation_id), status_code=error.status, headers=error.headers)
+
+
+class RequestMiddleware:
+    """Correlation ids, HubSpot error bodies for every failure, and one log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.lower().encode(), correlation_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        except HubSpotError as exc:
+            await error_response(exc, correlation_id)(scope, receive, send_with_header)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            # Only the type is logged: the text of an exception may quote a value.
+            log.error(
+                "unhandled error",
+                extra={"fields": {"error": type(exc).__name__, "correlationId": correlation_id}},
+            )
+            if not response_started:
+                await error_response(
+                    HubSpotError(500, "INTERNAL_ERROR", "An internal error occurred."),
+                    correlation_id,
+                )(scope, receive, send_with_header)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "path": scope["state"].get("route", "(unmatched)"),
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "correlationId": correlation_id,
+                    }
+                },
+            )

@@ -1,0 +1,51 @@
+"""Server settings, read from the environment (prefix ``LOCALSPOT_``) and the CLI."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOCALSPOT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("localspot-data")
+    # Empty means SQLite in data_dir; otherwise any SQLAlchemy URL (postgresql://...).
+    database_url: str = ""
+    ephemeral: bool = False
+    log_level: str = "INFO"
+
+    # Fixed credentials for the demo account, handy in CI; generated when empty.
+    demo_token: str = ""
+    admin_key: str = ""
+
+    # Where links in responses point; defaults to http://host:port.
+    public_url: str = ""
+
+    # Search limits (SPEC Part B12).
+    search_max_filter_groups: int = 5
+    search_max_filters_per_group: int = 6
+    search_max_filters: int = 18
+    search_max_query_length: int = 3000
+    search_max_results: int = 10_000
+
+    purge_after_days: int = 90
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Plain postgres URLs name no driver; psycopg 3 is the one we ship.
+            for prefix in ("postgresql://", "postgres://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'localspot.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy Core tables and the engine over SQLite or PostgreSQL."""

@@ -1,0 +1,34 @@
+"""Input validation with pydantic, failing with HubSpot's 400 body."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from localspot.errors import HubSpotError, validation_error
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_input(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc) from None
+
+
+def pydantic_error(exc: ValidationError) -> HubSpotError:
+    # include_input=False: the rejected input may be a sensitive value.
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "extra_forbidden":
+            message, code = f'Unrecognized field "{where}"', "UNRECOGNIZED_FIELD"
+        elif err["type"] == "missing":
+            message, code = f"{where} is required", "REQUIRED"
+        else:
+            message, code = f"{where}: {err['msg']}", err["type"].upper()
+        errors.append({"message": message, "code": code, "in": where})
+    summary = "; ".join(e["message"] for e in errors)
+    return validation_error(f"Invalid input JSON: {summary}", errors=errors)
