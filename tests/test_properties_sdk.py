@@ -38,7 +38,9 @@ def test_create_list_read_and_archive_a_sensitive_property(sdk: hubspot_sdk.HubS
 
     with pytest.raises(hubspot_sdk.BadRequestError) as refused:
         sdk.crm.properties.update(
-            "passport_number", object_type="contacts", extra_body={"dataSensitivity": "non_sensitive"}
+            "passport_number",
+            object_type="contacts",
+            extra_body={"dataSensitivity": "non_sensitive"},
         )
     assert refused.value.body["category"] == "VALIDATION_ERROR"
     assert "dataSensitivity" in refused.value.body["message"]
@@ -71,8 +73,9 @@ def test_highly_sensitive_and_categories(sdk: hubspot_sdk.HubSpot) -> None:
 
 
 def test_edit_label_of_a_sensitive_property(sdk: hubspot_sdk.HubSpot) -> None:
-    sdk.crm.properties.create("deals", **{**PASSPORT, "group_name": "dealinformation"},
-                              data_sensitivity="sensitive")
+    sdk.crm.properties.create(
+        "deals", **{**PASSPORT, "group_name": "dealinformation"}, data_sensitivity="sensitive"
+    )
     updated = sdk.crm.properties.update(
         "passport_number", object_type="0-3", label="Passport no.", description="ID document"
     )
@@ -85,10 +88,15 @@ def test_v3_client_reads_and_writes_definitions(server, full_app) -> None:  # ty
     created = client.crm.properties.core_api.create(
         "companies",
         PropertyCreate(
-            name="tax_code", label="Tax code", type="enumeration", field_type="select",
+            name="tax_code",
+            label="Tax code",
+            type="enumeration",
+            field_type="select",
             group_name="companyinformation",
-            options=[{"label": "A", "value": "a", "hidden": False},
-                     {"label": "B", "value": "b", "hidden": False}],
+            options=[
+                {"label": "A", "value": "a", "hidden": False},
+                {"label": "B", "value": "b", "hidden": False},
+            ],
         ),
     )
     assert created.name == "tax_code"

@@ -1,8 +1,8 @@
 """A LocalSpot server for test suites: starts ``localspot serve`` in a child process.
 
-    with LocalSpotServer() as server:
-        token = server.new_app(scopes=["crm.objects.contacts.read"]).token
-        HubSpot(access_token=token, base_url=server.url)
+with LocalSpotServer() as server:
+    token = server.new_app(scopes=["crm.objects.contacts.read"]).token
+    HubSpot(access_token=token, base_url=server.url)
 """
 
 from __future__ import annotations
@@ -57,8 +57,16 @@ class LocalSpotServer:
             "LOCALSPOT_DATABASE_URL": self.database_url,
             "LOCALSPOT_LOG_LEVEL": os.environ.get("LOCALSPOT_LOG_LEVEL", "DEBUG"),
         }
-        command = [sys.executable, "-m", "localspot", "serve", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "localspot",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         self._wait_until_ready()
