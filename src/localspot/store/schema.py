@@ -11,9 +11,11 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -148,3 +150,108 @@ property_definitions = Table(
 )
 
 Index("ix_property_definitions_archived_at", property_definitions.c.archived_at)
+
+# Records (CRM objects) ---------------------------------------------------------------------------
+# Values are stored one row per (record, property). Default properties that HubSpot derives
+# (hs_object_id, createdate, last-modified) come from the record row itself. Times are epoch ms.
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("object_type_id", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("archived_ms", BigInteger),
+    # Set when this record was merged into another; reads of this id answer with that one.
+    Column("merged_into", BigInteger),
+    Index("ix_records_listing", "hub_id", "object_type_id", "archived", "id"),
+    Index("ix_records_archived_ms", "archived_ms"),
+)
+
+# A sensitive value is never in `value`, `value_norm` or `value_num`: only sealed in
+# `value_ct`, with `value_bidx` (a keyed blind index) for equality search.
+record_values = Table(
+    "record_values",
+    metadata,
+    Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "property_id",
+        BigInteger,
+        ForeignKey("property_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("value", Text),
+    # Lower-cased, first VALUE_NORM_CHARS characters: for case-insensitive string search.
+    Column("value_norm", String(255)),
+    # Numbers; dates and datetimes as epoch ms; booleans as 0/1.
+    Column("value_num", Float),
+    Column("value_ct", LargeBinary),
+    Column("value_bidx", String(64)),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_record_values_norm", "property_id", "value_norm"),
+    Index("ix_record_values_num", "property_id", "value_num"),
+    Index("ix_record_values_bidx", "property_id", "value_bidx"),
+)
+
+record_history = Table(
+    "record_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "property_id",
+        BigInteger,
+        ForeignKey("property_definitions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("value", Text),
+    Column("value_ct", LargeBinary),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("source_type", String(32), nullable=False),
+    Column("source_id", String(64)),
+    Column("source_label", String(200)),
+    Column("updated_by_user_id", BigInteger),
+    Index("ix_record_history_record", "record_id", "property_id", "id"),
+)
+
+# Holders of unique values (contact email, hasUniqueValue properties): the primary key makes
+# a clash fail inside the writing transaction, on both stores.
+unique_values = Table(
+    "unique_values",
+    metadata,
+    Column(
+        "property_id",
+        BigInteger,
+        ForeignKey("property_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # sha256 of the normalised value, or the blind index for a sensitive property.
+    Column("value_key", String(64), primary_key=True),
+    Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_unique_values_record", "record_id"),
+)
+
+VALUE_NORM_CHARS = 255
+
+# Custom object schemas: their object type id is "2-<id>".
+object_schemas = Table(
+    "object_schemas",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("description", Text),
+    Column("primary_display_property", String(100)),
+    Column("secondary_display_properties", JSON, nullable=False),
+    Column("searchable_properties", JSON, nullable=False),
+    Column("required_properties", JSON, nullable=False),
+    Column("allows_sensitive_properties", Boolean, nullable=False, default=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("hub_id", "name", name="uq_object_schemas_name"),
+)
