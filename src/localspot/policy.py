@@ -33,6 +33,7 @@ class Caller:
     app_id: int | None = None
     token_id: str | None = None
     user_id: int | None = None
+    correlation_id: str | None = None
 
     def has_any(self, acceptable: Iterable[str]) -> bool:
         return any(sc.canonical(s) in self.scopes for s in acceptable)

@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
@@ -51,6 +52,10 @@ class Ctx:
         self._caller: Caller | None = None
 
     @property
+    def correlation_id(self) -> str:
+        return str(self.request.scope["state"]["correlation_id"])
+
+    @property
     def store(self) -> Any:
         return self.runtime.store
 
@@ -69,7 +74,7 @@ class Ctx:
                 caller = accounts.authenticate(conn, token.strip(), self.clock)
             if caller is None:
                 raise invalid_authentication()
-            self._caller = caller
+            self._caller = replace(caller, correlation_id=self.correlation_id)
         return self._caller
 
     def json(self) -> Any:
