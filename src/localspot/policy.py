@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from localspot import scopes as sc
 from localspot.errors import HubSpotError, forbidden, missing_scopes
@@ -79,3 +79,41 @@ def check_definition_write(caller: Caller, object_type_id: str, sensitivity: str
         return
     require_enterprise(caller.tier)
     caller.require_any(sc.sensitive_scopes(key, sensitivity, "write"))  # type: ignore[arg-type]
+
+
+# Record values ----------------------------------------------------------------------------------
+
+
+def check_record_access(caller: Caller, object_type_id: str, access: sc.Access) -> None:
+    """The object's base read or write scope, before any value is looked at."""
+    caller.require_any(sc.record_scopes(sc.scope_key(object_type_id), access))
+
+
+def check_values(
+    caller: Caller, object_type_id: str, definitions: Iterable[Any], access: sc.Access
+) -> None:
+    """403 unless the caller may read or write every sensitive value among ``definitions``.
+
+    One level at a time: the error lists the scopes that would each grant the first level
+    the caller lacks.
+    """
+    levels = {d.data_sensitivity for d in definitions} - {"non_sensitive"}
+    key = sc.scope_key(object_type_id)
+    for level in ("sensitive", "highly_sensitive"):
+        if level in levels:
+            caller.require_any(sc.sensitive_scopes(key, level, access))  # type: ignore[arg-type]
+
+
+def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> bool:
+    """Whether a value may appear in a response to this caller (after a write, say)."""
+    if sensitivity == "non_sensitive":
+        return True
+    if caller.generation != "v3":
+        return False
+    key = sc.scope_key(object_type_id)
+    return caller.has_any(sc.sensitive_scopes(key, sensitivity, "read"))  # type: ignore[arg-type]
+
+
+def is_protected(sensitivity: str) -> bool:
+    """Whether values of this level are sealed at rest and kept out of plaintext columns."""
+    return sensitivity != "non_sensitive"

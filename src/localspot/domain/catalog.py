@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from localspot.domain import pipelines
 from localspot.store.schema import property_definitions, property_groups
 
 GROUPS: dict[str, list[tuple[str, str]]] = {
@@ -45,6 +46,14 @@ _Spec = tuple[str, str, str, str, list[str], str]
 _COMMON: list[_Spec] = [
     ("hs_object_id", "Record ID", "number", "number", [], "ro"),
     ("createdate", "Create Date", "datetime", "date", [], "ro"),
+    ("hubspot_owner_id", "Owner", "enumeration", "select", [], ""),
+]
+
+# Every custom object starts with these, in its own group.
+CUSTOM_OBJECT_PROPERTIES: list[_Spec] = [
+    ("hs_object_id", "Record ID", "number", "number", [], "ro"),
+    ("createdate", "Create Date", "datetime", "date", [], "ro"),
+    ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", [], "ro"),
     ("hubspot_owner_id", "Owner", "enumeration", "select", [], ""),
 ]
 
@@ -111,8 +120,8 @@ PROPERTIES: dict[str, tuple[str, list[_Spec]]] = {
             ("dealname", "Deal Name", "string", "text", [], ""),
             ("amount", "Amount", "number", "number", [], ""),
             ("closedate", "Close Date", "datetime", "date", [], ""),
-            ("pipeline", "Pipeline", "enumeration", "select", [], ""),
-            ("dealstage", "Deal Stage", "enumeration", "radio", [], ""),
+            ("pipeline", "Pipeline", "enumeration", "select", pipelines.options("0-3")[0], ""),
+            ("dealstage", "Deal Stage", "enumeration", "radio", pipelines.options("0-3")[1], ""),
             (
                 "dealtype",
                 "Deal Type",
@@ -130,8 +139,15 @@ PROPERTIES: dict[str, tuple[str, list[_Spec]]] = {
         [
             ("subject", "Ticket name", "string", "text", [], ""),
             ("content", "Ticket description", "string", "textarea", [], ""),
-            ("hs_pipeline", "Pipeline", "enumeration", "select", [], ""),
-            ("hs_pipeline_stage", "Ticket status", "enumeration", "select", [], ""),
+            ("hs_pipeline", "Pipeline", "enumeration", "select", pipelines.options("0-5")[0], ""),
+            (
+                "hs_pipeline_stage",
+                "Ticket status",
+                "enumeration",
+                "select",
+                pipelines.options("0-5")[1],
+                "",
+            ),
             (
                 "hs_ticket_category",
                 "Category",

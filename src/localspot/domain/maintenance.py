@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from localspot.domain import properties, property_groups
+from localspot.domain import properties, property_groups, record_writes
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -14,8 +14,12 @@ def purge(rt: Runtime) -> int:
     """Deletes for good whatever was archived ``purge_after_days`` ago (SPEC Part B18)."""
     with rt.store.write() as conn:
         now, days = rt.clock.now(), rt.settings.purge_after_days
+        records_purged = record_writes.purge_archived(conn, rt.clock.millis(), days)
         purged = properties.purge_archived(conn, now, days)
         property_groups.purge_archived(conn, now, days)
-    if purged:
-        log.info("purged archived properties", extra={"fields": {"count": len(purged)}})
-    return len(purged)
+    if purged or records_purged:
+        log.info(
+            "purged archived definitions and records",
+            extra={"fields": {"properties": len(purged), "records": records_purged}},
+        )
+    return len(purged) + records_purged

@@ -16,17 +16,95 @@ class ObjectType:
     name: str  # "contacts"
     singular: str  # "contact"
     last_modified_property: str
+    # Returned when a read names no properties (SPEC §4.4).
+    default_properties: tuple[str, ...] = ()
+    # What search's free-text ``query`` looks in (SPEC §4.4).
+    searchable_properties: tuple[str, ...] = ()
     fully_qualified_name: str | None = None
+    # Custom objects only: whether sensitive properties may be defined on them, and which
+    # properties a new record must carry.
+    allows_sensitive_properties: bool = True
+    required_properties: tuple[str, ...] = ()
 
     @property
     def is_custom(self) -> bool:
         return self.id.startswith("2-")
 
 
-CONTACTS = ObjectType("0-1", "contacts", "contact", "lastmodifieddate")
-COMPANIES = ObjectType("0-2", "companies", "company", "hs_lastmodifieddate")
-DEALS = ObjectType("0-3", "deals", "deal", "hs_lastmodifieddate")
-TICKETS = ObjectType("0-5", "tickets", "ticket", "hs_lastmodifieddate")
+CONTACTS = ObjectType(
+    "0-1",
+    "contacts",
+    "contact",
+    "lastmodifieddate",
+    default_properties=(
+        "createdate",
+        "email",
+        "firstname",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lastname",
+    ),
+    searchable_properties=(
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "hs_additional_emails",
+        "fax",
+        "mobilephone",
+        "company",
+        "hs_marketable_until_renewal",
+    ),
+)
+COMPANIES = ObjectType(
+    "0-2",
+    "companies",
+    "company",
+    "hs_lastmodifieddate",
+    default_properties=("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+    searchable_properties=("website", "phone", "name", "domain"),
+)
+DEALS = ObjectType(
+    "0-3",
+    "deals",
+    "deal",
+    "hs_lastmodifieddate",
+    default_properties=(
+        "amount",
+        "closedate",
+        "createdate",
+        "dealname",
+        "dealstage",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "pipeline",
+    ),
+    searchable_properties=("dealname", "pipeline", "dealstage", "description", "dealtype"),
+)
+TICKETS = ObjectType(
+    "0-5",
+    "tickets",
+    "ticket",
+    "hs_lastmodifieddate",
+    default_properties=(
+        "content",
+        "createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_category",
+        "hs_ticket_priority",
+        "subject",
+    ),
+    searchable_properties=(
+        "subject",
+        "content",
+        "hs_pipeline_stage",
+        "hs_ticket_category",
+        "hs_ticket_id",
+    ),
+)
 STANDARD = (CONTACTS, COMPANIES, DEALS, TICKETS)
 
 _BY_KEY: dict[str, ObjectType] = {}

@@ -294,7 +294,7 @@ def check_group(conn: Connection, hub_id: int, object_type: ObjectType, name: st
 def create_property(rt: Runtime, caller: Caller, object_key: str, body: PropertyCreate) -> Any:
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        return _create(conn, caller, rt.clock.now(), object_type, body)
+        return create_in(conn, caller, rt.clock.now(), object_type, body)
 
 
 def batch_create(
@@ -309,7 +309,7 @@ def batch_create(
         try:
             body = parse_input(PropertyCreate, raw)
             with rt.store.write() as conn:
-                results.append(_create(conn, caller, rt.clock.now(), object_type, body))
+                results.append(create_in(conn, caller, rt.clock.now(), object_type, body))
         except HubSpotError as exc:
             if exc.status in (401, 403):
                 raise
@@ -317,10 +317,15 @@ def batch_create(
     return results, failures
 
 
-def _create(
+def create_in(
     conn: Connection, caller: Caller, now: datetime, object_type: ObjectType, body: PropertyCreate
 ) -> Any:
     policy.check_definition_write(caller, object_type.id, body.data_sensitivity)
+    if body.data_sensitivity != "non_sensitive" and not object_type.allows_sensitive_properties:
+        raise validation_error(
+            f"{object_type.name} does not allow sensitive properties: set "
+            "allowsSensitiveProperties on its schema first"
+        )
     _check_name(body.name)
     check_label(body.label)
     if len(body.description) > MAX_DESCRIPTION:

@@ -1,0 +1,330 @@
+"""Records in the store: finding them, loading and writing their values and history.
+
+Everything here runs inside a transaction the caller opened. Sensitive values are sealed on
+the way in and opened on the way out through the Protector; they never touch a plaintext
+column. Access decisions are made before these functions are called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from localspot import policy
+from localspot.domain.object_types import ObjectType
+from localspot.domain.values import Stored, ms_to_iso
+from localspot.protection import Protector, ValueRef
+from localspot.store.schema import record_history, record_values, records, unique_values
+
+# Default properties HubSpot derives from the record itself rather than storing.
+VIRTUAL = frozenset(
+    {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_ticket_id"}
+)
+MAX_MERGE_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who made a change, as property history and webhooks report it (SPEC Part B16)."""
+
+    type: str  # API, FORM, CRM_UI, IMPORT, INTEGRATION, MERGE
+    id: str | None
+    user_id: int | None = None
+    label: str | None = None
+
+
+def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
+    """A record row by id, following merges to the surviving record."""
+    for _ in range(MAX_MERGE_DEPTH):
+        row = conn.execute(
+            select(records).where(
+                records.c.id == record_id,
+                records.c.hub_id == hub_id,
+                records.c.object_type_id == object_type.id,
+            )
+        ).first()
+        if row is None or row.merged_into is None:
+            return row
+        record_id = row.merged_into
+    return None
+
+
+def find_many(
+    conn: Connection, hub_id: int, object_type: ObjectType, ids: list[int]
+) -> dict[int, Any]:
+    """Record rows by id (merged ids resolve to their survivor), keyed by the asked id."""
+    rows = conn.execute(
+        select(records).where(
+            records.c.id.in_(ids),
+            records.c.hub_id == hub_id,
+            records.c.object_type_id == object_type.id,
+        )
+    ).all()
+    found = {row.id: row for row in rows}
+    for asked, row in list(found.items()):
+        if row.merged_into is not None:
+            survivor = find(conn, hub_id, object_type, row.merged_into)
+            if survivor is None:
+                del found[asked]
+            else:
+                found[asked] = survivor
+    return found
+
+
+def unique_key(
+    protector: Protector, object_type: ObjectType, hub_id: int, definition: Any, stored: Stored
+) -> str:
+    norm = stored.text.strip().lower()
+    if policy.is_protected(definition.data_sensitivity):
+        return protector.blind_index(hub_id, object_type.id, definition.name, norm)
+    return hashlib.sha256(norm.encode()).hexdigest()
+
+
+def holder_of(conn: Connection, definition: Any, key: str) -> int | None:
+    return conn.scalar(
+        select(unique_values.c.record_id).where(
+            unique_values.c.property_id == definition.id, unique_values.c.value_key == key
+        )
+    )
+
+
+def is_unique(object_type: ObjectType, definition: Any) -> bool:
+    return definition.has_unique_value or (object_type.id == "0-1" and definition.name == "email")
+
+
+# Reading values -------------------------------------------------------------------------------
+
+
+def load_values(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    record_ids: list[int],
+    definitions: Iterable[Any],
+) -> dict[int, dict[str, str]]:
+    """{record id: {property name: value}} for the stored (non-virtual) definitions given."""
+    by_id = {d.id: d for d in definitions if d.name not in VIRTUAL}
+    out: dict[int, dict[str, str]] = {rid: {} for rid in record_ids}
+    if not by_id or not record_ids:
+        return out
+    rows = conn.execute(
+        select(
+            record_values.c.record_id,
+            record_values.c.property_id,
+            record_values.c.value,
+            record_values.c.value_ct,
+        ).where(
+            record_values.c.record_id.in_(record_ids), record_values.c.property_id.in_(list(by_id))
+        )
+    )
+    for record_id, property_id, value, sealed in rows:
+        name = by_id[property_id].name
+        if sealed is not None:
+            value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), sealed)
+        out[record_id][name] = value
+    return out
+
+
+def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
+    if name in ("hs_object_id", "hs_ticket_id"):
+        return str(row.id)
+    if name == "createdate":
+        return ms_to_iso(row.created_ms)
+    if name == object_type.last_modified_property:
+        return ms_to_iso(row.updated_ms)
+    return None
+
+
+def load_history(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    record_id: int,
+    definitions: Iterable[Any],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each named property's history, newest first, in HubSpot's ``ValueWithTimestamp`` shape."""
+    by_id = {d.id: d for d in definitions}
+    out: dict[str, list[dict[str, Any]]] = {d.name: [] for d in by_id.values()}
+    if not by_id:
+        return out
+    rows = conn.execute(
+        select(record_history)
+        .where(
+            record_history.c.record_id == record_id, record_history.c.property_id.in_(list(by_id))
+        )
+        .order_by(record_history.c.id.desc())
+    )
+    for row in rows:
+        name = by_id[row.property_id].name
+        value = row.value
+        if row.value_ct is not None:
+            value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), row.value_ct)
+        entry: dict[str, Any] = {
+            "value": value,
+            "timestamp": ms_to_iso(row.timestamp_ms),
+            "sourceType": row.source_type,
+        }
+        if row.source_id is not None:
+            entry["sourceId"] = row.source_id
+        if row.source_label is not None:
+            entry["sourceLabel"] = row.source_label
+        if row.updated_by_user_id is not None:
+            entry["updatedByUserId"] = row.updated_by_user_id
+        out[name].append(entry)
+    return out
+
+
+# Writing values -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One property of one record that a write changed."""
+
+    record_id: int
+    definition: Any
+    old: str | None
+    new: Stored
+
+
+def new_records(
+    conn: Connection, hub_id: int, object_type: ObjectType, now_ms: int, count: int
+) -> list[int]:
+    """Inserts ``count`` empty records in one statement; their ids in order."""
+    rows = [
+        {
+            "hub_id": hub_id,
+            "object_type_id": object_type.id,
+            "created_ms": now_ms,
+            "updated_ms": now_ms,
+            "archived": False,
+        }
+        for _ in range(count)
+    ]
+    result = conn.execute(
+        insert(records).returning(records.c.id, sort_by_parameter_order=True), rows
+    )
+    return [r.id for r in result]
+
+
+def write_changes(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    changes: list[Change],
+    now_ms: int,
+    source: Source,
+) -> None:
+    """Stores new values and their history, and keeps unique holders current."""
+    inserts: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for change in changes:
+        definition, stored = change.definition, change.new
+        columns = _columns(protector, hub_id, object_type, change.record_id, definition, stored)
+        columns["updated_ms"] = now_ms
+        if change.old is None:
+            inserts.append({"record_id": change.record_id, "property_id": definition.id, **columns})
+        else:
+            conn.execute(
+                update(record_values)
+                .where(
+                    record_values.c.record_id == change.record_id,
+                    record_values.c.property_id == definition.id,
+                )
+                .values(columns)
+            )
+        history.append(
+            {
+                "record_id": change.record_id,
+                "property_id": definition.id,
+                "value": columns["value"],
+                "value_ct": columns["value_ct"],
+                "timestamp_ms": now_ms,
+                "source_type": source.type,
+                "source_id": source.id,
+                "source_label": source.label,
+                "updated_by_user_id": source.user_id,
+            }
+        )
+    if inserts:
+        conn.execute(insert(record_values), inserts)
+    if history:
+        conn.execute(insert(record_history), history)
+
+
+def _columns(
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    record_id: int,
+    definition: Any,
+    stored: Stored,
+) -> dict[str, Any]:
+    if stored.is_cleared or not policy.is_protected(definition.data_sensitivity):
+        return {
+            "value": stored.text,
+            "value_norm": stored.norm,
+            "value_num": stored.num,
+            "value_ct": None,
+            "value_bidx": None,
+        }
+    ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
+    norm = stored.text.strip().lower() if definition.type != "enumeration" else stored.text
+    return {
+        "value": None,
+        "value_norm": None,
+        "value_num": None,
+        "value_ct": protector.seal(ref, stored.text),
+        "value_bidx": protector.blind_index(hub_id, object_type.id, definition.name, norm),
+    }
+
+
+def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> None:
+    """Makes ``record_id`` the holder of ``key`` for ``definition`` (None: holds nothing)."""
+    conn.execute(
+        delete(unique_values).where(
+            unique_values.c.property_id == definition.id,
+            unique_values.c.record_id == record_id,
+        )
+    )
+    if key is not None:
+        conn.execute(
+            insert(unique_values).values(
+                property_id=definition.id, value_key=key, record_id=record_id
+            )
+        )
+
+
+def touch(conn: Connection, record_ids: list[int], now_ms: int) -> None:
+    if record_ids:
+        conn.execute(update(records).where(records.c.id.in_(record_ids)).values(updated_ms=now_ms))
+
+
+def release_unique(conn: Connection, record_ids: list[int]) -> None:
+    if record_ids:
+        conn.execute(delete(unique_values).where(unique_values.c.record_id.in_(record_ids)))
+
+
+def stored_unique_keys(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    record_id: int,
+    definitions: Iterable[Any],
+) -> list[tuple[Any, str]]:
+    """(definition, key) for each unique definition the record holds a value of."""
+    unique = [d for d in definitions if is_unique(object_type, d)]
+    values = load_values(conn, protector, hub_id, object_type, [record_id], unique)[record_id]
+    return [
+        (d, unique_key(protector, object_type, hub_id, d, Stored(values[d.name], None, None)))
+        for d in unique
+        if values.get(d.name)
+    ]

@@ -1,0 +1,570 @@
+"""Writing records: create, update, upsert, archive, merge, restore and purge (SPEC §3.3-3.4).
+
+A request either writes everything or nothing; with ``objectWriteTraceId`` on every input, each
+input of a batch is its own unit and failures come back in a 207 (SPEC §3.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from localspot import policy
+from localspot.domain import object_types, pipelines, properties, record_store
+from localspot.domain.object_types import ObjectType
+from localspot.domain.record_store import Change, Source
+from localspot.domain.records import always_returned, lookup, render
+from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
+from localspot.errors import HubSpotError, conflict, not_found, validation_error
+from localspot.policy import Caller
+from localspot.runtime import Runtime
+from localspot.store.schema import records
+
+MAX_BATCH = 100
+_LEGACY_TYPE = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
+
+
+@dataclass
+class WriteInput:
+    properties: dict[str, Any]
+    id: str | None = None
+    id_property: str | None = None
+    trace_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Written:
+    """A record a write produced, rendered for the caller."""
+
+    body: dict[str, Any]
+    new: bool = True
+
+
+def api_source(caller: Caller) -> Source:
+    return Source("API", str(caller.app_id) if caller.app_id is not None else None, caller.user_id)
+
+
+class Writer:
+    """Checks and applies property writes for one object type within one transaction."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        conn: Connection,
+        caller: Caller,
+        object_type: ObjectType,
+        source: Source | None = None,
+    ) -> None:
+        policy.check_record_access(caller, object_type.id, "write")
+        self.rt, self.conn, self.caller, self.object_type = rt, conn, caller, object_type
+        self.source = source or api_source(caller)
+        self.now_ms = rt.clock.millis()
+
+    # Checking -----------------------------------------------------------------------------
+
+    def prepare(
+        self, given: dict[str, Any], previous: dict[str, str], creating: bool
+    ) -> list[tuple[Any, Stored]]:
+        """The checked values of ``given``; raises 403 or HubSpot's 400 listing every problem."""
+        if not isinstance(given, dict):
+            raise validation_error("Invalid input JSON: properties must be an object")
+        found = properties.definitions_by_name(
+            self.conn, self.caller.hub_id, self.object_type, list(given)
+        )
+        policy.check_values(
+            self.caller,
+            self.object_type.id,
+            [found[n] for n in given if n in found and given[n] is not None],
+            "write",
+        )
+        problems: list[Problem] = []
+        checked: list[tuple[Any, Stored]] = []
+        for name, raw in given.items():
+            definition = found.get(name)
+            if definition is None:
+                problems.append(
+                    Problem(
+                        name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', None
+                    )
+                )
+                continue
+            try:
+                text = coerce(raw)
+            except TypeError:
+                raise validation_error(
+                    f"Invalid input JSON: properties.{name} must be a string, number or boolean"
+                ) from None
+            if text is None:
+                continue  # JSON null is accepted and changes nothing
+            sensitive = policy.is_protected(definition.data_sensitivity)
+            if definition.read_only_value or name in record_store.VIRTUAL:
+                problems.append(
+                    Problem(
+                        name,
+                        "READ_ONLY_VALUE",
+                        f'"{name}" is a read only property; its value cannot be set.',
+                        None if sensitive else text,
+                    )
+                )
+                continue
+            result = check(definition, text, previous.get(name), sensitive)
+            if isinstance(result, Problem):
+                problems.append(result)
+                continue
+            if self._is_email(definition) and text and not check_email(text):
+                problems.append(
+                    Problem(name, "INVALID_EMAIL", f"Email address {text} is invalid", text)
+                )
+                continue
+            if creating and result.is_cleared:
+                continue
+            checked.append((definition, result))
+        problems += self._pipeline_problems(checked, previous, creating)
+        if problems:
+            raise invalid_values(self.caller.hub_id, problems)
+        return checked
+
+    def _is_email(self, definition: Any) -> bool:
+        return self.object_type.id == "0-1" and definition.name == "email"
+
+    def _pipeline_problems(
+        self, checked: list[tuple[Any, Stored]], previous: dict[str, str], creating: bool
+    ) -> list[Problem]:
+        names = pipelines.PIPELINE_PROPERTIES.get(self.object_type.id)
+        if names is None:
+            return []
+        pipeline_name, stage_name = names
+        given = {d.name: s.text for d, s in checked}
+        pipeline = given.get(pipeline_name) or previous.get(pipeline_name)
+        stage = given.get(stage_name)
+        if creating and self.object_type.id == "0-5" and not stage:
+            return [Problem(stage_name, "REQUIRED", f"{stage_name} is required for a ticket", None)]
+        if stage is None:
+            return []
+        pipeline = pipeline or pipelines.default_pipeline(self.object_type.id)
+        allowed = pipelines.stages(self.object_type.id, pipeline) or []
+        if stage not in allowed:
+            return [
+                Problem(
+                    stage_name,
+                    "INVALID_OPTION",
+                    f"{stage} was not one of the allowed options: [{', '.join(allowed)}]",
+                    stage,
+                )
+            ]
+        return []
+
+    def with_defaults(self, given: dict[str, Any]) -> dict[str, Any]:
+        """A new deal or ticket without a pipeline goes into the default one."""
+        names = pipelines.PIPELINE_PROPERTIES.get(self.object_type.id)
+        if names and not given.get(names[0]):
+            return {**given, names[0]: pipelines.default_pipeline(self.object_type.id)}
+        return given
+
+    # Applying -----------------------------------------------------------------------------
+
+    def create(self, inputs: list[dict[str, Any]]) -> list[int]:
+        prepared = [self.prepare(self.with_defaults(given), {}, creating=True) for given in inputs]
+        self._check_required(prepared)
+        ids = record_store.new_records(
+            self.conn, self.caller.hub_id, self.object_type, self.now_ms, len(inputs)
+        )
+        changes = [
+            Change(rid, d, None, s)
+            for rid, checked in zip(ids, prepared, strict=True)
+            for d, s in checked
+        ]
+        self._claim_unique(changes, creating=True)
+        record_store.write_changes(
+            self.conn,
+            self.rt.protector,
+            self.caller.hub_id,
+            self.object_type,
+            changes,
+            self.now_ms,
+            self.source,
+        )
+        return ids
+
+    def _check_required(self, prepared: list[list[tuple[Any, Stored]]]) -> None:
+        required = self.object_type.required_properties
+        for checked in prepared:
+            missing = [n for n in required if n not in {d.name for d, _ in checked}]
+            if missing:
+                raise validation_error(
+                    f"Missing required properties: {', '.join(missing)}",
+                    context={"propertyName": missing},
+                )
+
+    def update(self, row: Any, given: dict[str, Any]) -> list[Change]:
+        found = properties.definitions_by_name(
+            self.conn,
+            self.caller.hub_id,
+            self.object_type,
+            list(given) if isinstance(given, dict) else [],
+        )
+        previous = record_store.load_values(
+            self.conn,
+            self.rt.protector,
+            self.caller.hub_id,
+            self.object_type,
+            [row.id],
+            found.values(),
+        )[row.id]
+        checked = self.prepare(given, previous, creating=False)
+        changes = [
+            Change(row.id, d, previous.get(d.name), s)
+            for d, s in checked
+            if previous.get(d.name) != s.text
+        ]
+        self._claim_unique(changes, creating=False)
+        record_store.write_changes(
+            self.conn,
+            self.rt.protector,
+            self.caller.hub_id,
+            self.object_type,
+            changes,
+            self.now_ms,
+            self.source,
+        )
+        record_store.touch(self.conn, [row.id], self.now_ms)
+        return changes
+
+    def _claim_unique(self, changes: list[Change], creating: bool) -> None:
+        for change in changes:
+            definition = change.definition
+            if not record_store.is_unique(self.object_type, definition):
+                continue
+            if change.new.is_cleared:
+                record_store.set_unique(self.conn, definition, None, change.record_id)
+                continue
+            key = record_store.unique_key(
+                self.rt.protector, self.object_type, self.caller.hub_id, definition, change.new
+            )
+            holder = record_store.holder_of(self.conn, definition, key)
+            if holder is not None and holder != change.record_id:
+                raise self._clash(definition, change, holder, creating)
+            record_store.set_unique(self.conn, definition, key, change.record_id)
+
+    def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
+        if creating and self._is_email(definition):
+            return conflict(f"Contact already exists. Existing ID: {holder}")
+        shown = "REDACTED" if policy.is_protected(definition.data_sensitivity) else change.new.text
+        legacy = _LEGACY_TYPE.get(self.object_type.id)
+        type_id = (
+            f"ObjectTypeId{{legacyObjectType={legacy}}}"
+            if legacy
+            else f"ObjectTypeId{{{self.object_type.id}}}"
+        )
+        return validation_error(
+            f"Cannot set PropertyValueCoordinates{{portalId={self.caller.hub_id}, "
+            f"objectTypeId={type_id}, propertyName={definition.name}, value={shown}}} on "
+            f"{change.record_id}. {holder} already has that value.",
+            context={"propertyName": [definition.name]},
+        )
+
+    def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
+        """The record after a write: the written properties the caller may read, plus defaults."""
+        row = record_store.find(self.conn, self.caller.hub_id, self.object_type, record_id)
+        found = properties.definitions_by_name(
+            self.conn,
+            self.caller.hub_id,
+            self.object_type,
+            list({*always_returned(self.object_type), *names}),
+        )
+        shown = [
+            d
+            for d in found.values()
+            if policy.may_read_value(self.caller, self.object_type.id, d.data_sensitivity)
+        ]
+        values = record_store.load_values(
+            self.conn, self.rt.protector, self.caller.hub_id, self.object_type, [record_id], shown
+        )[record_id]
+        ordered = [
+            n
+            for n in dict.fromkeys([*always_returned(self.object_type), *names])
+            if n in {d.name for d in shown}
+        ]
+        return render(
+            self.object_type, row, ordered, {n: v for n, v in values.items() if n in ordered}
+        )
+
+
+def _names(given: dict[str, Any]) -> list[str]:
+    return [n for n, v in given.items() if v is not None]
+
+
+# Single-record operations -----------------------------------------------------------------------
+
+
+def create_record(
+    rt: Runtime, caller: Caller, object_key: str, given: dict[str, Any]
+) -> dict[str, Any]:
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        [record_id] = writer.create([given])
+        return writer.render_written(record_id, _names(writer.with_defaults(given)))
+
+
+def update_record(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    key: str,
+    given: dict[str, Any],
+    id_property: str | None,
+) -> dict[str, Any]:
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        row = lookup(rt, conn, caller, object_type, key, id_property)
+        writer.update(row, given)
+        return writer.render_written(row.id, _names(given))
+
+
+def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str]) -> None:
+    """Archives each existing record; unknown ids are no error (HubSpot answers 204)."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_record_access(caller, object_type.id, "write")
+        ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
+        rows = record_store.find_many(conn, caller.hub_id, object_type, ids)
+        active = [r.id for r in rows.values() if not r.archived]
+        if active:
+            now_ms = rt.clock.millis()
+            conn.execute(
+                update(records)
+                .where(records.c.id.in_(active))
+                .values(archived=True, archived_ms=now_ms, updated_ms=now_ms)
+            )
+            record_store.release_unique(conn, active)
+
+
+# Batches ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    results: list[Written]
+    errors: list[dict[str, Any]]
+
+
+def run_batch(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    inputs: list[WriteInput],
+    one: Callable[[Writer, WriteInput], Written],
+) -> BatchOutcome:
+    """All-or-nothing, unless every input carries an ``objectWriteTraceId``."""
+    if len(inputs) > MAX_BATCH:
+        raise validation_error(f"Batch requests are limited to {MAX_BATCH} inputs")
+    per_input = bool(inputs) and all(i.trace_id for i in inputs)
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        if not per_input:
+            return BatchOutcome([one(writer, item) for item in inputs], [])
+        results: list[Written] = []
+        errors: list[dict[str, Any]] = []
+        for item in inputs:
+            savepoint = conn.begin_nested()
+            try:
+                results.append(one(writer, item))
+                savepoint.commit()
+            except HubSpotError as exc:
+                savepoint.rollback()
+                if exc.status in (401, 403):
+                    raise
+                error = exc.as_batch_error()
+                error["context"] = {**error["context"], "objectWriteTraceId": [item.trace_id]}
+                errors.append(error)
+        return BatchOutcome(results, errors)
+
+
+def batch_create(
+    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
+) -> BatchOutcome:
+    if not inputs:
+        return BatchOutcome([], [])
+    if all(i.trace_id for i in inputs):
+
+        def one(writer: Writer, item: WriteInput) -> Written:
+            [record_id] = writer.create([item.properties])
+            return _traced(
+                writer.render_written(record_id, _names(writer.with_defaults(item.properties))),
+                item,
+            )
+
+        return run_batch(rt, caller, object_key, inputs, one)
+    if len(inputs) > MAX_BATCH:
+        raise validation_error(f"Batch requests are limited to {MAX_BATCH} inputs")
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        ids = writer.create([i.properties for i in inputs])
+        return BatchOutcome(
+            [
+                _traced(writer.render_written(rid, _names(writer.with_defaults(i.properties))), i)
+                for rid, i in zip(ids, inputs, strict=True)
+            ],
+            [],
+        )
+
+
+def _traced(body: dict[str, Any], item: WriteInput) -> Written:
+    if item.trace_id:
+        body["objectWriteTraceId"] = item.trace_id
+    return Written(body)
+
+
+def batch_update(
+    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
+) -> BatchOutcome:
+    def one(writer: Writer, item: WriteInput) -> Written:
+        row = lookup(rt, writer.conn, caller, writer.object_type, item.id or "", item.id_property)
+        writer.update(row, item.properties)
+        return _traced(writer.render_written(row.id, _names(item.properties)), item)
+
+    return run_batch(rt, caller, object_key, inputs, one)
+
+
+def batch_upsert(
+    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
+) -> BatchOutcome:
+    def one(writer: Writer, item: WriteInput) -> Written:
+        if not item.id_property:
+            raise validation_error("idProperty is required for upsert")
+        try:
+            row = lookup(
+                rt, writer.conn, caller, writer.object_type, item.id or "", item.id_property
+            )
+        except HubSpotError as exc:
+            if exc.status != 404:
+                raise
+            row = None
+        if row is not None:
+            writer.update(row, item.properties)
+            return Written(writer.render_written(row.id, _names(item.properties)), new=False)
+        given = {**item.properties, item.id_property: item.id}
+        [record_id] = writer.create([given])
+        return Written(writer.render_written(record_id, _names(writer.with_defaults(given))))
+
+    return run_batch(rt, caller, object_key, inputs, one)
+
+
+# Merge, restore, GDPR delete, purge -------------------------------------------------------------
+
+
+def merge(
+    rt: Runtime, caller: Caller, object_key: str, primary_key: str, merged_key: str
+) -> dict[str, Any]:
+    """The primary keeps its id and values; it takes the merged record's values it lacks."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type, Source("MERGE", None, caller.user_id))
+        primary = lookup(rt, conn, caller, object_type, primary_key, None)
+        merged = lookup(rt, conn, caller, object_type, merged_key, None)
+        if primary.id == merged.id:
+            raise validation_error("A record cannot be merged with itself")
+        every = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        both = record_store.load_values(
+            conn, rt.protector, caller.hub_id, object_type, [primary.id, merged.id], every.values()
+        )
+        involved = {*both[primary.id], *both[merged.id]}
+        policy.check_values(caller, object_type.id, [every[n] for n in involved], "write")
+        record_store.release_unique(conn, [merged.id])
+        changes = [
+            Change(
+                primary.id,
+                every[name],
+                both[primary.id].get(name),
+                Stored(value, *_search_forms(every[name], value)),
+            )
+            for name, value in both[merged.id].items()
+            if value and not both[primary.id].get(name)
+        ]
+        writer._claim_unique(changes, creating=False)
+        record_store.write_changes(
+            conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
+        )
+        conn.execute(
+            update(records)
+            .where(records.c.id == merged.id)
+            .values(
+                archived=True,
+                archived_ms=writer.now_ms,
+                merged_into=primary.id,
+                updated_ms=writer.now_ms,
+            )
+        )
+        record_store.touch(conn, [primary.id], writer.now_ms)
+        return writer.render_written(primary.id, list(object_type.default_properties))
+
+
+def _search_forms(definition: Any, value: str) -> tuple[str | None, float | None]:
+    stored = check(definition, value, None, sensitive=True)
+    if isinstance(stored, Problem):
+        return None, None
+    return stored.norm, stored.num
+
+
+def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
+    """Brings an archived record back, as the CRM's recycle bin does (control plane)."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, hub_id, object_key)
+        row = record_store.find(conn, hub_id, object_type, record_id)
+        if row is None or not row.archived or row.merged_into is not None:
+            raise not_found(f"No archived record {record_id}")
+        every = properties.definitions_by_name(conn, hub_id, object_type)
+        for definition, key in record_store.stored_unique_keys(
+            conn, rt.protector, hub_id, object_type, row.id, every.values()
+        ):
+            holder = record_store.holder_of(conn, definition, key)
+            if holder is not None:
+                raise conflict(
+                    f"Record {holder} now holds this record's {definition.name}; "
+                    "change it before restoring"
+                )
+            record_store.set_unique(conn, definition, key, row.id)
+        conn.execute(
+            update(records)
+            .where(records.c.id == row.id)
+            .values(archived=False, archived_ms=None, updated_ms=rt.clock.millis())
+        )
+
+
+def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) -> None:
+    """Deletes a contact for good, values and history included."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
+        policy.check_record_access(caller, object_type.id, "write")
+        try:
+            row = lookup(rt, conn, caller, object_type, key, id_property)
+        except HubSpotError as exc:
+            if exc.status == 404 and id_property == "email":
+                return  # HubSpot blocklists an unknown email; LocalSpot keeps no blocklist
+            raise
+        conn.execute(
+            delete(records).where((records.c.id == row.id) | (records.c.merged_into == row.id))
+        )
+
+
+def purge_archived(conn: Connection, now_ms: int, days: int) -> int:
+    cutoff = now_ms - days * 86_400_000
+    expired = [
+        r.id
+        for r in conn.execute(
+            select(records.c.id).where(
+                records.c.archived.is_(True), records.c.archived_ms <= cutoff
+            )
+        )
+    ]
+    if expired:
+        conn.execute(delete(records).where(records.c.id.in_(expired)))
+    return len(expired)

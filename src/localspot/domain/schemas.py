@@ -1,0 +1,293 @@
+"""Custom object schemas (SPEC §3.5): their definitions, and resolving ``2-<id>`` object types."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, StrictBool, StrictStr
+from sqlalchemy import Connection, func, insert, select, update
+
+from localspot import policy
+from localspot.clock import iso
+from localspot.domain import catalog, object_types, properties
+from localspot.domain.object_types import ObjectType
+from localspot.domain.properties import Input, PropertyCreate
+from localspot.errors import conflict, not_found, validation_error
+from localspot.policy import Caller
+from localspot.runtime import Runtime
+from localspot.store.schema import object_schemas, property_definitions, property_groups, records
+from localspot.validation import parse_input
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+_SCHEMA_READ = ["crm.schemas.custom.read", "crm.schemas.custom.write"]
+_SCHEMA_WRITE = ["crm.schemas.custom.write"]
+
+
+class Labels(Input):
+    singular: StrictStr
+    plural: StrictStr
+
+
+class SchemaCreate(Input):
+    name: StrictStr
+    labels: Labels
+    description: StrictStr | None = None
+    primary_display_property: StrictStr | None = Field(None, alias="primaryDisplayProperty")
+    secondary_display_properties: list[StrictStr] = Field([], alias="secondaryDisplayProperties")
+    searchable_properties: list[StrictStr] = Field([], alias="searchableProperties")
+    required_properties: list[StrictStr] = Field(alias="requiredProperties")
+    properties: list[dict[str, Any]]
+    associated_objects: list[StrictStr] = Field(alias="associatedObjects")
+    allows_sensitive_properties: StrictBool = Field(False, alias="allowsSensitiveProperties")
+
+
+class SchemaUpdate(Input):
+    labels: Labels | None = None
+    description: StrictStr | None = None
+    primary_display_property: StrictStr | None = Field(None, alias="primaryDisplayProperty")
+    secondary_display_properties: list[StrictStr] | None = Field(
+        None, alias="secondaryDisplayProperties"
+    )
+    searchable_properties: list[StrictStr] | None = Field(None, alias="searchableProperties")
+    required_properties: list[StrictStr] | None = Field(None, alias="requiredProperties")
+    allows_sensitive_properties: StrictBool | None = Field(None, alias="allowsSensitiveProperties")
+    restorable: StrictBool | None = None
+    clear_description: StrictBool | None = Field(None, alias="clearDescription")
+
+
+def type_id(row: Any) -> str:
+    return f"2-{row.id}"
+
+
+def fully_qualified_name(row: Any) -> str:
+    return f"p{row.hub_id}_{row.name}"
+
+
+def object_type_of(row: Any) -> ObjectType:
+    shown = row.primary_display_property
+    defaults = ("createdate", "hs_lastmodifieddate", "hs_object_id", *([shown] if shown else []))
+    return ObjectType(
+        id=type_id(row),
+        name=row.name,
+        singular=row.labels.get("singular", row.name),
+        last_modified_property="hs_lastmodifieddate",
+        default_properties=tuple(dict.fromkeys(defaults)),
+        searchable_properties=tuple(row.searchable_properties),
+        fully_qualified_name=fully_qualified_name(row),
+        allows_sensitive_properties=row.allows_sensitive_properties,
+        required_properties=tuple(row.required_properties),
+    )
+
+
+def _find_row(conn: Connection, hub_id: int, key: str) -> Any | None:
+    query = select(object_schemas).where(
+        object_schemas.c.hub_id == hub_id, object_schemas.c.archived.is_(False)
+    )
+    if key.startswith("2-") and key[2:].isdigit():
+        return conn.execute(query.where(object_schemas.c.id == int(key[2:]))).first()
+    name = key
+    prefix = f"p{hub_id}_"
+    if key.startswith(prefix):
+        name = key[len(prefix) :]
+    elif key.startswith("p_"):
+        name = key[2:]
+    return conn.execute(query.where(func.lower(object_schemas.c.name) == name.lower())).first()
+
+
+def _resolve(conn: Connection, hub_id: int, key: str) -> ObjectType | None:
+    row = _find_row(conn, hub_id, key)
+    return object_type_of(row) if row is not None else None
+
+
+object_types.register_custom_resolver(_resolve)
+
+
+def render(conn: Connection, row: Any) -> dict[str, Any]:
+    object_type = object_type_of(row)
+    definitions = properties.definitions_by_name(conn, row.hub_id, object_type)
+    out: dict[str, Any] = {
+        "id": str(row.id),
+        "objectTypeId": type_id(row),
+        "name": row.name,
+        "fullyQualifiedName": fully_qualified_name(row),
+        "labels": row.labels,
+        "requiredProperties": row.required_properties,
+        "searchableProperties": row.searchable_properties,
+        "secondaryDisplayProperties": row.secondary_display_properties,
+        "properties": [properties.render(d) for d in definitions.values()],
+        "associations": [],
+        "allowsSensitiveProperties": row.allows_sensitive_properties,
+        "archived": row.archived,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    if row.primary_display_property:
+        out["primaryDisplayProperty"] = row.primary_display_property
+    if row.description:
+        out["description"] = row.description
+    return out
+
+
+def _check_references(names: set[str], body: SchemaCreate | SchemaUpdate) -> None:
+    referenced = [
+        *(body.required_properties or []),
+        *(body.searchable_properties or []),
+        *(body.secondary_display_properties or []),
+        *([body.primary_display_property] if body.primary_display_property else []),
+    ]
+    unknown = sorted({n for n in referenced if n not in names})
+    if unknown:
+        raise validation_error(
+            f"Properties referenced by the schema are not defined on it: {', '.join(unknown)}",
+            context={"propertyName": unknown},
+        )
+
+
+def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str, Any]:
+    caller.require_any(_SCHEMA_WRITE)
+    body = parse_input(SchemaCreate, raw)
+    if not NAME_PATTERN.match(body.name):
+        raise validation_error(
+            f"Object name {body.name!r} is not valid: use letters, digits and "
+            "underscores, starting with a letter."
+        )
+    specs = [
+        parse_input(PropertyCreate, {"groupName": f"{body.name.lower()}_information", **p})
+        for p in body.properties
+    ]
+    if not body.allows_sensitive_properties and any(
+        s.data_sensitivity != "non_sensitive" for s in specs
+    ):
+        raise validation_error("Sensitive properties need allowsSensitiveProperties: true")
+    _check_references({s.name for s in specs} | {"hs_object_id", "createdate"}, body)
+    with rt.store.write() as conn:
+        if _find_row(conn, caller.hub_id, body.name) is not None:
+            raise conflict(
+                f"An object schema named {body.name} already exists.",
+                category="OBJECT_ALREADY_EXISTS",
+            )
+        now = rt.clock.now()
+        schema_id = conn.execute(
+            insert(object_schemas).values(
+                hub_id=caller.hub_id,
+                name=body.name,
+                labels=body.labels.model_dump(),
+                description=body.description,
+                primary_display_property=body.primary_display_property,
+                secondary_display_properties=body.secondary_display_properties,
+                searchable_properties=body.searchable_properties,
+                required_properties=body.required_properties,
+                allows_sensitive_properties=body.allows_sensitive_properties,
+                archived=False,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]
+        row = conn.execute(select(object_schemas).where(object_schemas.c.id == schema_id)).one()
+        object_type = object_type_of(row)
+        _seed(conn, row, object_type, now)
+        for spec in specs:
+            properties.create_in(conn, caller, now, object_type, spec)
+        return render(conn, row)
+
+
+def _seed(conn: Connection, row: Any, object_type: ObjectType, now: datetime) -> None:
+    group = f"{row.name.lower()}_information"
+    conn.execute(
+        insert(property_groups).values(
+            hub_id=row.hub_id,
+            object_type_id=object_type.id,
+            name=group,
+            label=f"{row.labels.get('singular', row.name)} information",
+            display_order=0,
+            archived=False,
+            hubspot_defined=True,
+        )
+    )
+    conn.execute(
+        insert(property_definitions),
+        [
+            catalog.definition_row(row.hub_id, object_type.id, group, spec, now, order)
+            for order, spec in enumerate(catalog.CUSTOM_OBJECT_PROPERTIES)
+        ],
+    )
+
+
+def list_schemas(rt: Runtime, caller: Caller, archived: bool) -> list[dict[str, Any]]:
+    caller.require_any(_SCHEMA_READ)
+    with rt.store.read() as conn:
+        rows = conn.execute(
+            select(object_schemas)
+            .where(object_schemas.c.hub_id == caller.hub_id, object_schemas.c.archived == archived)
+            .order_by(object_schemas.c.id)
+        ).all()
+        return [render(conn, row) for row in rows]
+
+
+def get_schema(rt: Runtime, caller: Caller, key: str) -> dict[str, Any]:
+    caller.require_any(_SCHEMA_READ)
+    with rt.store.read() as conn:
+        return render(conn, _require(conn, caller.hub_id, key))
+
+
+def _require(conn: Connection, hub_id: int, key: str) -> Any:
+    row = _find_row(conn, hub_id, key)
+    if row is None:
+        raise not_found(f"Unable to find object schema {key}", context={"objectType": [key]})
+    return row
+
+
+def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) -> dict[str, Any]:
+    caller.require_any(_SCHEMA_WRITE)
+    body = parse_input(SchemaUpdate, raw)
+    with rt.store.write() as conn:
+        row = _require(conn, caller.hub_id, key)
+        object_type = object_type_of(row)
+        names = set(properties.definitions_by_name(conn, caller.hub_id, object_type))
+        _check_references(names, body)
+        changes = body.model_dump(exclude_unset=True, exclude={"restorable", "clear_description"})
+        if "labels" in changes and body.labels is not None:
+            changes["labels"] = body.labels.model_dump()
+        if body.clear_description:
+            changes["description"] = None
+        if body.allows_sensitive_properties is False and _has_sensitive(conn, row, object_type):
+            raise validation_error(
+                "This object has sensitive properties; archive them before "
+                "turning allowsSensitiveProperties off"
+            )
+        changes["updated_at"] = rt.clock.now()
+        conn.execute(update(object_schemas).where(object_schemas.c.id == row.id).values(changes))
+        return render(conn, _require(conn, caller.hub_id, key))
+
+
+def _has_sensitive(conn: Connection, row: Any, object_type: ObjectType) -> bool:
+    return any(
+        policy.is_protected(d.data_sensitivity)
+        for d in properties.definitions_by_name(conn, row.hub_id, object_type).values()
+    )
+
+
+def archive_schema(rt: Runtime, caller: Caller, key: str) -> None:
+    caller.require_any(_SCHEMA_WRITE)
+    with rt.store.write() as conn:
+        row = _require(conn, caller.hub_id, key)
+        live = conn.scalar(
+            select(func.count())
+            .select_from(records)
+            .where(
+                records.c.hub_id == caller.hub_id,
+                records.c.object_type_id == type_id(row),
+                records.c.archived.is_(False),
+            )
+        )
+        if live:
+            raise validation_error(
+                f"Object schema {row.name} still has {live} records; archive them first"
+            )
+        conn.execute(
+            update(object_schemas)
+            .where(object_schemas.c.id == row.id)
+            .values(archived=True, updated_at=rt.clock.now())
+        )

@@ -1,0 +1,283 @@
+"""Objects API v3, at /crm/v3/objects and the date-versioned /crm/objects/<date> paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from localspot.clock import iso
+from localspot.domain import record_writes, records
+from localspot.domain.record_writes import BatchOutcome, WriteInput
+from localspot.domain.records import Projection
+from localspot.errors import HubSpotError, validation_error
+from localspot.faces.http import JSON, Ctx, no_content, route
+
+PREFIXES = ("/crm/v3/objects", "/crm/objects/{version:apiversion}")
+_LEGACY_NAME = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
+
+
+def _names(ctx: Ctx, param: str) -> list[str] | None:
+    values = ctx.query.getlist(param)
+    if not values:
+        return None
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+def _projection(ctx: Ctx) -> Projection:
+    return Projection(_names(ctx, "properties"), _names(ctx, "propertiesWithHistory"))
+
+
+def _int_param(ctx: Ctx, name: str, default: int) -> int:
+    raw = ctx.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise validation_error(f"{name} must be a whole number", context={name: [raw]}) from None
+
+
+def _no_associations(body: dict[str, Any]) -> None:
+    # TODO(associations): accept associations once the associations API exists (issue #10).
+    if body.get("associations"):
+        raise validation_error("LocalSpot does not support associations in create bodies yet")
+
+
+def list_records(ctx: Ctx) -> Response:
+    page = records.list_records(
+        ctx.runtime,
+        ctx.caller(),
+        ctx.path["objectType"],
+        _projection(ctx),
+        _int_param(ctx, "limit", 10),
+        ctx.query.get("after"),
+        ctx.flag("archived"),
+    )
+    body: dict[str, Any] = {"results": page.results}
+    if page.next_after is not None:
+        link = ctx.request.url.include_query_params(after=page.next_after)
+        body["paging"] = {"next": {"after": page.next_after, "link": str(link)}}
+    return JSON(body)
+
+
+def get_record(ctx: Ctx) -> Response:
+    return JSON(
+        records.get_record(
+            ctx.runtime,
+            ctx.caller(),
+            ctx.path["objectType"],
+            ctx.path["objectId"],
+            _projection(ctx),
+            ctx.flag("archived"),
+            ctx.query.get("idProperty"),
+        )
+    )
+
+
+def _properties(body: dict[str, Any]) -> dict[str, Any]:
+    given = body.get("properties", {})
+    if not isinstance(given, dict):
+        raise validation_error("Invalid input JSON: properties must be an object")
+    return given
+
+
+def create_record(ctx: Ctx) -> Response:
+    body = ctx.json_object()
+    _no_associations(body)
+    created = record_writes.create_record(
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], _properties(body)
+    )
+    return JSON(created, status_code=201)
+
+
+def update_record(ctx: Ctx) -> Response:
+    body = ctx.json_object()
+    return JSON(
+        record_writes.update_record(
+            ctx.runtime,
+            ctx.caller(),
+            ctx.path["objectType"],
+            ctx.path["objectId"],
+            _properties(body),
+            ctx.query.get("idProperty"),
+        )
+    )
+
+
+def archive_record(ctx: Ctx) -> Response:
+    record_writes.archive_records(
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], [ctx.path["objectId"]]
+    )
+    return no_content()
+
+
+# Batches ----------------------------------------------------------------------------------------
+
+
+def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise validation_error(
+            "Invalid input JSON: inputs must be a list of objects",
+            errors=[{"message": "inputs is required", "code": "REQUIRED", "in": "inputs"}],
+        )
+    if len(inputs) > record_writes.MAX_BATCH:
+        raise validation_error(f"Batch requests are limited to {record_writes.MAX_BATCH} inputs")
+    return inputs
+
+
+def _write_inputs(body: dict[str, Any], with_id: bool) -> list[WriteInput]:
+    out = []
+    for item in _inputs(body):
+        _no_associations(item)
+        record_id = item.get("id")
+        if with_id and not isinstance(record_id, str | int):
+            raise validation_error("Invalid input JSON: each input needs an id")
+        trace = item.get("objectWriteTraceId")
+        out.append(
+            WriteInput(
+                properties=_properties(item),
+                id=str(record_id) if record_id is not None else None,
+                id_property=item.get("idProperty"),
+                trace_id=str(trace) if trace is not None else None,
+            )
+        )
+    return out
+
+
+def _batch(
+    ctx: Ctx, started: str, outcome: BatchOutcome, status: int, upsert: bool = False
+) -> Response:
+    results = []
+    for written in outcome.results:
+        item = dict(written.body)
+        if upsert:
+            item["new"] = written.new
+        results.append(item)
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": iso(ctx.clock.now()),
+    }
+    if outcome.errors:
+        body["numErrors"] = len(outcome.errors)
+        body["errors"] = outcome.errors
+        status = 207
+    return JSON(body, status_code=status)
+
+
+def batch_create(ctx: Ctx) -> Response:
+    started = iso(ctx.clock.now())
+    inputs = _write_inputs(ctx.json_object(), with_id=False)
+    outcome = record_writes.batch_create(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    return _batch(ctx, started, outcome, 201)
+
+
+def batch_update(ctx: Ctx) -> Response:
+    started = iso(ctx.clock.now())
+    inputs = _write_inputs(ctx.json_object(), with_id=True)
+    outcome = record_writes.batch_update(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    return _batch(ctx, started, outcome, 200)
+
+
+def batch_upsert(ctx: Ctx) -> Response:
+    started = iso(ctx.clock.now())
+    inputs = _write_inputs(ctx.json_object(), with_id=True)
+    outcome = record_writes.batch_upsert(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    return _batch(ctx, started, outcome, 200, upsert=True)
+
+
+def batch_archive(ctx: Ctx) -> Response:
+    inputs = _inputs(ctx.json_object())
+    keys = [str(i.get("id", "")) for i in inputs]
+    record_writes.archive_records(ctx.runtime, ctx.caller(), ctx.path["objectType"], keys)
+    return no_content()
+
+
+def _string_list(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise validation_error(f"Invalid input JSON: {name} must be a list of strings")
+    return value
+
+
+def batch_read(ctx: Ctx) -> Response:
+    started = iso(ctx.clock.now())
+    body = ctx.json_object()
+    keys = [str(i.get("id", "")) for i in _inputs(body)]
+    projection = Projection(
+        _string_list(body, "properties"), _string_list(body, "propertiesWithHistory")
+    )
+    found, missing = records.batch_read(
+        ctx.runtime,
+        ctx.caller(),
+        ctx.path["objectType"],
+        keys,
+        projection,
+        ctx.flag("archived"),
+        body.get("idProperty"),
+    )
+    errors = []
+    if missing:
+        kind = ctx.path["objectType"]
+        label = _LEGACY_NAME.get(kind, kind.upper().rstrip("S"))
+        errors.append(
+            HubSpotError(
+                404,
+                "OBJECT_NOT_FOUND",
+                f"Could not get some {label} objects, they may be deleted or not exist. "
+                "Check that ids are valid.",
+                context={"ids": missing},
+            ).as_batch_error()
+        )
+    return _batch(
+        ctx, started, BatchOutcome([record_writes.Written(r) for r in found], errors), 200
+    )
+
+
+def merge(ctx: Ctx) -> Response:
+    body = ctx.json_object()
+    primary, merged = body.get("primaryObjectId"), body.get("objectIdToMerge")
+    if not isinstance(primary, str | int) or not isinstance(merged, str | int):
+        raise validation_error(
+            "Invalid input JSON: primaryObjectId and objectIdToMerge are required"
+        )
+    return JSON(
+        record_writes.merge(
+            ctx.runtime, ctx.caller(), ctx.path["objectType"], str(primary), str(merged)
+        )
+    )
+
+
+def gdpr_delete(ctx: Ctx) -> Response:
+    if ctx.path["objectType"] not in ("contacts", "0-1"):
+        raise validation_error("GDPR delete applies to contacts only")
+    body = ctx.json_object()
+    object_id = body.get("objectId")
+    if not isinstance(object_id, str | int):
+        raise validation_error("Invalid input JSON: objectId is required")
+    record_writes.gdpr_delete(ctx.runtime, ctx.caller(), str(object_id), body.get("idProperty"))
+    return no_content()
+
+
+def routes() -> list[BaseRoute]:
+    table = [
+        ("/{objectType}/batch/read", ["POST"], batch_read),
+        ("/{objectType}/batch/create", ["POST"], batch_create),
+        ("/{objectType}/batch/update", ["POST"], batch_update),
+        ("/{objectType}/batch/upsert", ["POST"], batch_upsert),
+        ("/{objectType}/batch/archive", ["POST"], batch_archive),
+        ("/{objectType}/merge", ["POST"], merge),
+        ("/{objectType}/gdpr-delete", ["POST"], gdpr_delete),
+        ("/{objectType}", ["GET"], list_records),
+        ("/{objectType}", ["POST"], create_record),
+        ("/{objectType}/{objectId}", ["GET"], get_record),
+        ("/{objectType}/{objectId}", ["PATCH"], update_record),
+        ("/{objectType}/{objectId}", ["DELETE"], archive_record),
+    ]
+    return [route(prefix + path, methods, fn) for prefix in PREFIXES for path, methods, fn in table]
