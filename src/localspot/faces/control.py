@@ -9,9 +9,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.clock import iso
-from localspot.domain import admin
+from localspot.domain import admin, record_writes
 from localspot.errors import HubSpotError, validation_error
-from localspot.faces.http import JSON, Ctx, route
+from localspot.faces.http import JSON, Ctx, no_content, route
 
 PREFIX = "/localspot/v1"
 
@@ -197,6 +197,14 @@ def reset_clock(ctx: Ctx) -> Response:
     return _clock(ctx)
 
 
+def restore_record(ctx: Ctx) -> Response:
+    _admin(ctx)
+    record_writes.restore(
+        ctx.runtime, _int(ctx, "hubId"), ctx.path["objectType"], _int(ctx, "objectId")
+    )
+    return no_content()
+
+
 def routes() -> list[BaseRoute]:
     table = [
         ("/accounts", ["GET"], list_accounts),
@@ -210,6 +218,7 @@ def routes() -> list[BaseRoute]:
         ("/private-apps/{appId}", ["GET"], get_private_app),
         ("/private-apps/{appId}", ["PATCH"], update_private_app),
         ("/private-apps/{appId}/rotate-token", ["POST"], rotate_private_app_token),
+        ("/accounts/{hubId}/objects/{objectType}/{objectId}/restore", ["POST"], restore_record),
         ("/clock", ["GET"], get_clock),
         ("/clock/advance", ["POST"], advance_clock),
         ("/clock/reset", ["POST"], reset_clock),

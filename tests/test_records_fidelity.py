@@ -1,0 +1,314 @@
+"""Objects API v3 behaviour that apps depend on: bodies, paging, batches, errors, lifecycle."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from localspot.testing import LocalSpotServer
+from tests.records_helpers import add_property
+
+pytestmark = pytest.mark.replayable
+
+
+def _contact(http: httpx.Client, **properties: str) -> str:
+    response = http.post("/crm/v3/objects/contacts", json={"properties": properties})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_duplicate_email_is_409_with_existing_id(http: httpx.Client) -> None:
+    first = _contact(http, email="dup@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts", json={"properties": {"email": "DUP@example.org"}}
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert body["category"] == "CONFLICT"
+    assert body["message"] == f"Contact already exists. Existing ID: {first}"
+    assert body["correlationId"] == response.headers["x-hubspot-correlation-id"]
+
+
+def test_update_to_a_taken_email_is_400_naming_the_holder(http: httpx.Client) -> None:
+    holder = _contact(http, email="taken@example.org")
+    other = _contact(http, email="free@example.org")
+    response = http.patch(
+        f"/crm/v3/objects/contacts/{other}", json={"properties": {"email": "taken@example.org"}}
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].endswith(f"on {other}. {holder} already has that value.")
+
+
+def test_read_by_email_with_id_property(http: httpx.Client) -> None:
+    record_id = _contact(http, email="who@example.org", firstname="Who")
+    found = http.get("/crm/v3/objects/contacts/who@example.org", params={"idProperty": "email"})
+    assert found.status_code == 200
+    assert found.json()["id"] == record_id
+    missing = http.get(
+        "/crm/v3/objects/contacts/nobody@example.org", params={"idProperty": "email"}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["category"] == "OBJECT_NOT_FOUND"
+
+
+def test_unknown_id_is_404_and_delete_is_idempotent(http: httpx.Client) -> None:
+    response = http.get("/crm/v3/objects/contacts/999999999")
+    assert response.status_code == 404
+    assert response.json()["context"] == {"id": ["999999999"]}
+    assert http.delete("/crm/v3/objects/contacts/999999999").status_code == 204
+
+
+def test_paging_to_the_end_with_after(http: httpx.Client) -> None:
+    made = http.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json={"inputs": [{"properties": {"email": f"p{i}@example.org"}} for i in range(23)]},
+    )
+    assert made.status_code == 201
+    assert made.json()["status"] == "COMPLETE"
+    seen: list[str] = []
+    after = None
+    pages = 0
+    while True:
+        params = {"limit": 10, **({"after": after} if after else {})}
+        page = http.get("/crm/v3/objects/contacts", params=params).json()
+        seen += [r["id"] for r in page["results"]]
+        pages += 1
+        if "paging" not in page:
+            break
+        after = page["paging"]["next"]["after"]
+        assert "after=" in page["paging"]["next"]["link"]
+    assert pages == 3
+    assert sorted(seen, key=int) == sorted({r["id"] for r in made.json()["results"]}, key=int)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"limit": 51, "propertiesWithHistory": "email"},
+    ],
+)
+def test_limit_bounds(http: httpx.Client, params: dict[str, object]) -> None:
+    response = http.get("/crm/v3/objects/contacts", params=params)
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_enumeration_date_and_number_errors_in_hubspots_shape(http: httpx.Client) -> None:
+    response = http.post(
+        "/crm/v3/objects/tickets",
+        json={
+            "properties": {"subject": "x", "hs_pipeline_stage": "1", "hs_ticket_priority": "SOON"}
+        },
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"].startswith("Property values were not valid: ")
+    listed = json.loads(body["message"][len("Property values were not valid: ") :])
+    assert listed[0]["error"] == "INVALID_OPTION"
+    assert listed[0]["name"] == "hs_ticket_priority"
+    assert (
+        (listed[0]["message"])
+        == "SOON was not one of the allowed options: [LOW, MEDIUM, HIGH, URGENT]"
+    )
+    assert body["errors"][0]["context"] == {"propertyName": ["hs_ticket_priority"]}
+
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="renewal",
+        sensitivity="non_sensitive",
+        type="date",
+        fieldType="date",
+    )
+    late = http.post("/crm/v3/objects/contacts", json={"properties": {"renewal": "1700000000001"}})
+    assert late.status_code == 400
+    assert json.loads(late.json()["message"].split(": ", 1)[1])[0]["error"] == "INVALID_DATE"
+    ok = http.post("/crm/v3/objects/contacts", json={"properties": {"renewal": "1700006400000"}})
+    assert ok.status_code == 201
+    assert ok.json()["properties"]["renewal"] == "2023-11-15"
+
+    amount = http.post(
+        "/crm/v3/objects/deals", json={"properties": {"dealname": "d", "amount": "lots"}}
+    )
+    assert json.loads(amount.json()["message"].split(": ", 1)[1])[0]["error"] == "INVALID_INTEGER"
+    unknown = http.post("/crm/v3/objects/deals", json={"properties": {"nope": "1"}})
+    assert json.loads(unknown.json()["message"].split(": ", 1)[1])[0]["error"] == (
+        "PROPERTY_DOESNT_EXIST"
+    )
+    read_only = http.post("/crm/v3/objects/deals", json={"properties": {"hs_object_id": "1"}})
+    assert json.loads(read_only.json()["message"].split(": ", 1)[1])[0]["error"] == (
+        "READ_ONLY_VALUE"
+    )
+
+
+def test_null_is_ignored_and_empty_string_clears(http: httpx.Client) -> None:
+    record_id = _contact(http, email="n@example.org", firstname="Nia")
+    kept = http.patch(
+        f"/crm/v3/objects/contacts/{record_id}", json={"properties": {"firstname": None}}
+    )
+    assert kept.status_code == 200
+    read = http.get(f"/crm/v3/objects/contacts/{record_id}").json()["properties"]
+    assert read["firstname"] == "Nia"
+    assert read["lastname"] is None
+    http.patch(f"/crm/v3/objects/contacts/{record_id}", json={"properties": {"firstname": ""}})
+    assert http.get(f"/crm/v3/objects/contacts/{record_id}").json()["properties"]["firstname"] == ""
+
+
+def test_multi_checkbox_append(http: httpx.Client) -> None:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="topics",
+        sensitivity="non_sensitive",
+        type="enumeration",
+        fieldType="checkbox",
+        options=[{"label": x, "value": x, "hidden": False} for x in "ABC"],
+    )
+    record_id = _contact(http, topics="A")
+    http.patch(f"/crm/v3/objects/contacts/{record_id}", json={"properties": {"topics": ";B;C"}})
+    read = http.get(f"/crm/v3/objects/contacts/{record_id}", params={"properties": "topics"})
+    assert read.json()["properties"]["topics"] == "A;B;C"
+
+
+def test_batch_read_reports_missing_ids_in_a_207(http: httpx.Client) -> None:
+    record_id = _contact(http, email="b@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": record_id}, {"id": "424242424"}], "properties": ["email"]},
+    )
+    assert response.status_code == 207
+    body = response.json()
+    assert [r["id"] for r in body["results"]] == [record_id]
+    assert body["numErrors"] == 1
+    assert body["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    assert body["errors"][0]["context"] == {"ids": ["424242424"]}
+
+
+def test_failed_batch_writes_nothing(http: httpx.Client) -> None:
+    _contact(http, email="exists@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json={
+            "inputs": [
+                {"properties": {"email": "fresh1@example.org"}},
+                {"properties": {"email": "exists@example.org"}},
+            ]
+        },
+    )
+    assert response.status_code == 409
+    assert (
+        http.get(
+            "/crm/v3/objects/contacts/fresh1@example.org", params={"idProperty": "email"}
+        ).status_code
+        == 404
+    )
+
+
+def test_batch_with_trace_ids_is_207_per_input(http: httpx.Client) -> None:
+    _contact(http, email="held@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json={
+            "inputs": [
+                {"properties": {"email": "ok@example.org"}, "objectWriteTraceId": "t1"},
+                {"properties": {"email": "held@example.org"}, "objectWriteTraceId": "t2"},
+            ]
+        },
+    )
+    assert response.status_code == 207
+    body = response.json()
+    assert [r["objectWriteTraceId"] for r in body["results"]] == ["t1"]
+    assert body["errors"][0]["context"]["objectWriteTraceId"] == ["t2"]
+    assert (
+        http.get(
+            "/crm/v3/objects/contacts/ok@example.org", params={"idProperty": "email"}
+        ).status_code
+        == 200
+    )
+
+
+def test_batch_upsert_by_email(http: httpx.Client) -> None:
+    existing = _contact(http, email="up@example.org", firstname="Old")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/upsert",
+        json={
+            "inputs": [
+                {"id": "up@example.org", "idProperty": "email", "properties": {"firstname": "New"}},
+                {
+                    "id": "new@example.org",
+                    "idProperty": "email",
+                    "properties": {"firstname": "Fresh"},
+                },
+            ]
+        },
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["id"] == existing, r["new"]) for r in results] == [(True, False), (False, True)]
+
+
+def test_merge_keeps_primary_and_redirects_the_merged_id(http: httpx.Client) -> None:
+    primary = _contact(http, email="m1@example.org", firstname="Primary")
+    merged = _contact(http, email="m2@example.org", lastname="Merged")
+    response = http.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": primary, "objectIdToMerge": merged},
+    )
+    assert response.status_code == 200
+    assert response.json()["id"] == primary
+    assert response.json()["properties"]["lastname"] == "Merged"
+    via_old = http.get(f"/crm/v3/objects/contacts/{merged}")
+    assert via_old.json()["id"] == primary
+
+
+def test_archive_restore_and_purge(server: LocalSpotServer, http: httpx.Client, full_app) -> None:  # type: ignore[no-untyped-def]
+    record_id = _contact(http, email="gone@example.org")
+    assert http.delete(f"/crm/v3/objects/contacts/{record_id}").status_code == 204
+    assert http.get(f"/crm/v3/objects/contacts/{record_id}").status_code == 404
+    archived = http.get(f"/crm/v3/objects/contacts/{record_id}", params={"archived": "true"})
+    assert archived.json()["archived"] is True
+    server.control("POST", f"/accounts/{full_app.hub_id}/objects/contacts/{record_id}/restore")
+    assert http.get(f"/crm/v3/objects/contacts/{record_id}").status_code == 200
+
+    http.delete(f"/crm/v3/objects/contacts/{record_id}")
+    server.advance_clock(days=89)
+    assert (
+        http.get(f"/crm/v3/objects/contacts/{record_id}", params={"archived": "true"}).status_code
+        == 200
+    )
+    server.advance_clock(days=1)
+    assert (
+        http.get(f"/crm/v3/objects/contacts/{record_id}", params={"archived": "true"}).status_code
+        == 404
+    )
+
+
+def test_gdpr_delete(http: httpx.Client) -> None:
+    record_id = _contact(http, email="gdpr@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/gdpr-delete",
+        json={"objectId": "gdpr@example.org", "idProperty": "email"},
+    )
+    assert response.status_code == 204
+    assert (
+        http.get(f"/crm/v3/objects/contacts/{record_id}", params={"archived": "true"}).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [b"{", b"[]", b'{"properties": []}', b'{"properties": {"email": {"x": 1}}}']
+)
+def test_malformed_bodies_are_400(http: httpx.Client, body: bytes) -> None:
+    response = http.post(
+        "/crm/v3/objects/contacts", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"

@@ -1,0 +1,210 @@
+"""The guide's record scenarios: read, create, update, clear and history of a sensitive value,
+and the 403s that leave stored values alone, on every standard object and a custom object."""
+
+from __future__ import annotations
+
+import hubspot_sdk
+import pytest
+from hubspot.crm.contacts import SimplePublicObjectInputForCreate
+from hubspot.crm.contacts.exceptions import ApiException
+
+from localspot.testing import LocalSpotServer
+from tests.conftest import http_client, sdk_client, v3_client
+from tests.records_helpers import STANDARD, add_custom_object, add_property
+
+pytestmark = pytest.mark.replayable
+
+BASE_SCOPES = {
+    "contacts": ["crm.objects.contacts.read", "crm.objects.contacts.write"],
+    "companies": ["crm.objects.companies.read", "crm.objects.companies.write"],
+    "deals": ["crm.objects.deals.read", "crm.objects.deals.write"],
+    "tickets": ["tickets"],
+    "custom": ["crm.objects.custom.read", "crm.objects.custom.write"],
+}
+SENSITIVE = {
+    "contacts": (
+        "crm.objects.contacts.sensitive.read.v2",
+        "crm.objects.contacts.sensitive.write.v2",
+    ),
+    "companies": (
+        "crm.objects.companies.sensitive.read.v2",
+        "crm.objects.companies.sensitive.write.v2",
+    ),
+    "deals": ("crm.objects.deals.sensitive.read.v2", "crm.objects.deals.sensitive.write.v2"),
+    "tickets": ("tickets.sensitive.v2", "tickets.sensitive.v2"),
+    "custom": ("crm.objects.custom.sensitive.read.v2", "crm.objects.custom.sensitive.write.v2"),
+}
+
+
+def _setup(server: LocalSpotServer, full_app, kind: str) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    with http_client(server, full_app) as http:
+        if kind == "custom":
+            return add_custom_object(http), {"model": "Roadster"}
+        group, base = STANDARD[kind]
+        add_property(http, kind, group)
+        return kind, dict(base)
+
+
+@pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "tickets", "custom"])
+def test_passport_number_lifecycle(server: LocalSpotServer, full_app, kind: str) -> None:  # type: ignore[no-untyped-def]
+    object_type, base = _setup(server, full_app, kind)
+    with http_client(server, full_app) as http:
+        created = http.post(
+            f"/crm/v3/objects/{object_type}",
+            json={"properties": {**base, "passport_number": "P-100"}},
+        )
+        assert created.status_code == 201, created.text
+        record_id = created.json()["id"]
+
+        read = http.get(
+            f"/crm/v3/objects/{object_type}/{record_id}", params={"properties": "passport_number"}
+        )
+        assert read.json()["properties"]["passport_number"] == "P-100"
+        plain = http.get(f"/crm/v3/objects/{object_type}/{record_id}")
+        assert "passport_number" not in plain.json()["properties"]
+
+        updated = http.patch(
+            f"/crm/objects/2026-03/{object_type}/{record_id}",
+            json={"properties": {"passport_number": "P-200"}},
+        )
+        assert updated.status_code == 200
+        assert updated.json()["properties"]["passport_number"] == "P-200"
+
+        cleared = http.patch(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            json={"properties": {"passport_number": ""}},
+        )
+        assert cleared.json()["properties"]["passport_number"] == ""
+
+        history = http.get(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            params={"propertiesWithHistory": "passport_number"},
+        ).json()
+        values = [h["value"] for h in history["propertiesWithHistory"]["passport_number"]]
+        assert values == ["", "P-200", "P-100"]
+        assert {h["sourceType"] for h in history["propertiesWithHistory"]["passport_number"]} == {
+            "API"
+        }
+
+
+@pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "tickets", "custom"])
+def test_missing_sensitive_scopes_are_refused_and_change_nothing(
+    server: LocalSpotServer,
+    full_app,
+    kind: str,  # type: ignore[no-untyped-def]
+) -> None:
+    object_type, base = _setup(server, full_app, kind)
+    with http_client(server, full_app) as http:
+        record_id = http.post(
+            f"/crm/v3/objects/{object_type}",
+            json={"properties": {**base, "passport_number": "P-1"}},
+        ).json()["id"]
+    read_scope, write_scope = SENSITIVE[kind]
+    plain = server.new_app(BASE_SCOPES[kind], hub_id=full_app.hub_id)
+    reader = server.new_app([*BASE_SCOPES[kind], read_scope], hub_id=full_app.hub_id)
+
+    with http_client(server, plain) as http:
+        denied = http.get(
+            f"/crm/v3/objects/{object_type}/{record_id}", params={"properties": "passport_number"}
+        )
+        assert denied.status_code == 403
+        body = denied.json()
+        assert body["category"] == "MISSING_SCOPES"
+        assert read_scope in body["errors"][0]["context"]["requiredGranularScopes"]
+        assert "P-1" not in denied.text
+        for attempt in (
+            http.patch(
+                f"/crm/v3/objects/{object_type}/{record_id}",
+                json={"properties": {"passport_number": "X"}},
+            ),
+            http.patch(
+                f"/crm/v3/objects/{object_type}/{record_id}",
+                json={"properties": {"passport_number": ""}},
+            ),
+            http.post(
+                f"/crm/v3/objects/{object_type}",
+                json={"properties": {**base, "passport_number": "X"}},
+            ),
+            http.post(
+                f"/crm/v3/objects/{object_type}/batch/read",
+                json={"inputs": [{"id": record_id}], "properties": ["passport_number"]},
+            ),
+            http.post(
+                f"/crm/v3/objects/{object_type}/batch/update",
+                json={"inputs": [{"id": record_id, "properties": {"passport_number": "X"}}]},
+            ),
+        ):
+            assert attempt.status_code == 403, attempt.text
+            assert attempt.json()["category"] == "MISSING_SCOPES"
+
+    with http_client(server, reader) as http:
+        assert (
+            http.get(
+                f"/crm/v3/objects/{object_type}/{record_id}",
+                params={"properties": "passport_number"},
+            ).status_code
+            == 200
+        )
+        write = http.patch(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            json={"properties": {"passport_number": "X", **base}},
+        )
+        if kind == "tickets":  # tickets.sensitive grants read and write
+            assert write.status_code == 200
+        else:
+            assert write.status_code == 403
+            assert write_scope in write.json()["errors"][0]["context"]["requiredGranularScopes"]
+
+    expected = "X" if kind == "tickets" else "P-1"
+    with http_client(server, full_app) as http:
+        stored = http.get(
+            f"/crm/v3/objects/{object_type}/{record_id}", params={"properties": "passport_number"}
+        ).json()
+        assert stored["properties"]["passport_number"] == expected
+
+
+def test_write_only_scope_hides_the_value_in_the_write_response(server, full_app) -> None:  # type: ignore[no-untyped-def]
+    _setup(server, full_app, "contacts")
+    writer = server.new_app(
+        [*BASE_SCOPES["contacts"], SENSITIVE["contacts"][1]], hub_id=full_app.hub_id
+    )
+    with http_client(server, writer) as http:
+        created = http.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "w@example.org", "passport_number": "P-9"}},
+        )
+    assert created.status_code == 201
+    assert "passport_number" not in created.json()["properties"]
+    assert "P-9" not in created.text
+
+
+def test_sdks_read_and_write_sensitive_values(server, full_app) -> None:  # type: ignore[no-untyped-def]
+    _setup(server, full_app, "contacts")
+    sdk = sdk_client(server, full_app)
+    created = sdk.crm.objects.contacts.create(
+        properties={"email": "sdk@example.org", "passport_number": "P-SDK"}, associations=[]
+    )
+    fetched = sdk.crm.objects.contacts.get(created.id, properties=["passport_number", "email"])
+    assert fetched.properties["passport_number"] == "P-SDK"
+    sdk.crm.objects.contacts.update(created.id, properties={"passport_number": "P-SDK2"})
+
+    v3 = v3_client(server, full_app)
+    got = v3.crm.contacts.basic_api.get_by_id(created.id, properties=["passport_number"])
+    assert got.properties["passport_number"] == "P-SDK2"
+    made = v3.crm.contacts.basic_api.create(
+        SimplePublicObjectInputForCreate(
+            properties={"email": "v3@example.org", "passport_number": "P-V3"}
+        )
+    )
+    assert made.properties["passport_number"] == "P-V3"
+
+    plain = server.new_app(BASE_SCOPES["contacts"], hub_id=full_app.hub_id)
+    with pytest.raises(ApiException) as refused:
+        v3_client(server, plain).crm.contacts.basic_api.get_by_id(
+            created.id, properties=["passport_number"]
+        )
+    assert refused.value.status == 403
+    with pytest.raises(hubspot_sdk.PermissionDeniedError):
+        sdk_client(server, plain).crm.objects.contacts.get(
+            created.id, properties=["passport_number"]
+        )
