@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from localspot import policy
 from localspot import scopes as sc
@@ -194,16 +194,18 @@ def rotate_private_app_token(conn: Connection, now: datetime, app_id: int) -> st
 # Authentication -------------------------------------------------------------------------------
 
 
+_BY_TOKEN = (
+    select(private_apps.c.id, private_apps.c.scopes, accounts.c.hub_id, accounts.c.tier)
+    .join(accounts, accounts.c.hub_id == private_apps.c.hub_id)
+    .where(private_apps.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(conn: Connection, token: str, clock: Clock | None = None) -> Caller | None:
     """The caller a bearer token stands for, or None when the token is unknown."""
     if not token.startswith("pat-"):
         return None
-    query = (
-        select(private_apps.c.id, private_apps.c.scopes, accounts.c.hub_id, accounts.c.tier)
-        .join(accounts, accounts.c.hub_id == private_apps.c.hub_id)
-        .where(private_apps.c.token_hash == hash_secret(token))
-    )
-    row = conn.execute(query).first()
+    row = conn.execute(_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
     if row is None:
         return None
     return Caller(

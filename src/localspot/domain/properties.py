@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
@@ -210,14 +210,25 @@ def _find(
     return row
 
 
+# Built once: these run on every record read and write.
+_ACTIVE = select(defs).where(
+    defs.c.hub_id == bindparam("hub_id"),
+    defs.c.object_type_id == bindparam("object_type_id"),
+    defs.c.archived.is_(False),
+)
+_ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
+
+
 def definitions_by_name(
     conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
 ) -> dict[str, Any]:
     """Active definitions of an object, optionally only those named; for other domains."""
-    query = select(defs).where(scope(hub_id, object_type), defs.c.archived.is_(False))
-    if names is not None:
-        query = query.where(defs.c.name.in_(names))
-    return {row.name: row for row in conn.execute(query)}
+    params: dict[str, Any] = {"hub_id": hub_id, "object_type_id": object_type.id}
+    if names is None:
+        rows = conn.execute(_ACTIVE, params)
+    else:
+        rows = conn.execute(_ACTIVE_NAMED, {**params, "names": list(names)})
+    return {row.name: row for row in rows}
 
 
 # Writing --------------------------------------------------------------------------------------

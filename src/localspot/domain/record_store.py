@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
@@ -37,15 +37,28 @@ class Source:
     label: str | None = None
 
 
+# Built once: these run on every record read.
+_FIND = select(records).where(
+    records.c.id == bindparam("id"),
+    records.c.hub_id == bindparam("hub_id"),
+    records.c.object_type_id == bindparam("object_type_id"),
+)
+_VALUES = select(
+    record_values.c.record_id,
+    record_values.c.property_id,
+    record_values.c.value,
+    record_values.c.value_ct,
+).where(
+    record_values.c.record_id.in_(bindparam("record_ids", expanding=True)),
+    record_values.c.property_id.in_(bindparam("property_ids", expanding=True)),
+)
+
+
 def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
     """A record row by id, following merges to the surviving record."""
     for _ in range(MAX_MERGE_DEPTH):
         row = conn.execute(
-            select(records).where(
-                records.c.id == record_id,
-                records.c.hub_id == hub_id,
-                records.c.object_type_id == object_type.id,
-            )
+            _FIND, {"id": record_id, "hub_id": hub_id, "object_type_id": object_type.id}
         ).first()
         if row is None or row.merged_into is None:
             return row
@@ -92,6 +105,24 @@ def holder_of(conn: Connection, definition: Any, key: str) -> int | None:
     )
 
 
+def holders(conn: Connection, claims: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
+    """(property id, key, holder) for each claimed (property id, key) already held."""
+    wanted = set(claims)
+    rows = conn.execute(
+        select(
+            unique_values.c.property_id, unique_values.c.value_key, unique_values.c.record_id
+        ).where(unique_values.c.value_key.in_({k for _, k in claims}))
+    )
+    return [(p, k, r) for p, k, r in rows if (p, k) in wanted]
+
+
+def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> None:
+    conn.execute(
+        insert(unique_values),
+        [{"property_id": p, "value_key": k, "record_id": r} for p, k, r in held],
+    )
+
+
 def is_unique(object_type: ObjectType, definition: Any) -> bool:
     return definition.has_unique_value or (object_type.id == "0-1" and definition.name == "email")
 
@@ -112,16 +143,7 @@ def load_values(
     out: dict[int, dict[str, str]] = {rid: {} for rid in record_ids}
     if not by_id or not record_ids:
         return out
-    rows = conn.execute(
-        select(
-            record_values.c.record_id,
-            record_values.c.property_id,
-            record_values.c.value,
-            record_values.c.value_ct,
-        ).where(
-            record_values.c.record_id.in_(record_ids), record_values.c.property_id.in_(list(by_id))
-        )
-    )
+    rows = conn.execute(_VALUES, {"record_ids": list(record_ids), "property_ids": list(by_id)})
     for record_id, property_id, value, sealed in rows:
         name = by_id[property_id].name
         if sealed is not None:

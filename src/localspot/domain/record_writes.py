@@ -63,6 +63,9 @@ class Writer:
         self.rt, self.conn, self.caller, self.object_type = rt, conn, caller, object_type
         self.source = source or api_source(caller)
         self.now_ms = rt.clock.millis()
+        # Every active definition of the object, once per transaction: a batch checks many
+        # inputs against the same definitions.
+        self.definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
 
     # Checking -----------------------------------------------------------------------------
 
@@ -72,9 +75,7 @@ class Writer:
         """The checked values of ``given``; raises 403 or HubSpot's 400 listing every problem."""
         if not isinstance(given, dict):
             raise validation_error("Invalid input JSON: properties must be an object")
-        found = properties.definitions_by_name(
-            self.conn, self.caller.hub_id, self.object_type, list(given)
-        )
+        found = self.definitions
         policy.check_values(
             self.caller,
             self.object_type.id,
@@ -201,12 +202,8 @@ class Writer:
                 )
 
     def update(self, row: Any, given: dict[str, Any]) -> list[Change]:
-        found = properties.definitions_by_name(
-            self.conn,
-            self.caller.hub_id,
-            self.object_type,
-            list(given) if isinstance(given, dict) else [],
-        )
+        names = list(given) if isinstance(given, dict) else []
+        found = {n: self.definitions[n] for n in names if n in self.definitions}
         previous = record_store.load_values(
             self.conn,
             self.rt.protector,
@@ -235,6 +232,9 @@ class Writer:
         return changes
 
     def _claim_unique(self, changes: list[Change], creating: bool) -> None:
+        if creating:
+            self._claim_new(changes)
+            return
         for change in changes:
             definition = change.definition
             if not record_store.is_unique(self.object_type, definition):
@@ -249,6 +249,29 @@ class Writer:
             if holder is not None and holder != change.record_id:
                 raise self._clash(definition, change, holder, creating)
             record_store.set_unique(self.conn, definition, key, change.record_id)
+
+    def _claim_new(self, changes: list[Change]) -> None:
+        """New records hold nothing yet: one look-up for every key the batch claims."""
+        claims: dict[tuple[int, str], Change] = {}
+        for change in changes:
+            if record_store.is_unique(self.object_type, change.definition):
+                key = record_store.unique_key(
+                    self.rt.protector,
+                    self.object_type,
+                    self.caller.hub_id,
+                    change.definition,
+                    change.new,
+                )
+                earlier = claims.get((change.definition.id, key))
+                if earlier is not None:
+                    raise self._clash(change.definition, change, earlier.record_id, True)
+                claims[(change.definition.id, key)] = change
+        if not claims:
+            return
+        for property_id, key, holder in record_store.holders(self.conn, list(claims)):
+            change = claims[(property_id, key)]
+            raise self._clash(change.definition, change, holder, True)
+        record_store.add_unique(self.conn, [(p, k, c.record_id) for (p, k), c in claims.items()])
 
     def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
         if creating and self._is_email(definition):
@@ -268,30 +291,34 @@ class Writer:
         )
 
     def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
-        """The record after a write: the written properties the caller may read, plus defaults."""
-        row = record_store.find(self.conn, self.caller.hub_id, self.object_type, record_id)
-        found = properties.definitions_by_name(
+        return self.render_many([record_id], [names])[0]
+
+    def render_many(self, record_ids: list[int], names: list[list[str]]) -> list[dict[str, Any]]:
+        """Records after a write: the written properties the caller may read, plus defaults."""
+        rows = record_store.find_many(self.conn, self.caller.hub_id, self.object_type, record_ids)
+        base = always_returned(self.object_type)
+        wanted = {n for group in names for n in group} | set(base)
+        shown = {
+            name: d
+            for name, d in self.definitions.items()
+            if name in wanted
+            and policy.may_read_value(self.caller, self.object_type.id, d.data_sensitivity)
+        }
+        ids = [rows[rid].id for rid in record_ids]
+        values = record_store.load_values(
             self.conn,
+            self.rt.protector,
             self.caller.hub_id,
             self.object_type,
-            list({*always_returned(self.object_type), *names}),
+            ids,
+            shown.values(),
         )
-        shown = [
-            d
-            for d in found.values()
-            if policy.may_read_value(self.caller, self.object_type.id, d.data_sensitivity)
-        ]
-        values = record_store.load_values(
-            self.conn, self.rt.protector, self.caller.hub_id, self.object_type, [record_id], shown
-        )[record_id]
-        ordered = [
-            n
-            for n in dict.fromkeys([*always_returned(self.object_type), *names])
-            if n in {d.name for d in shown}
-        ]
-        return render(
-            self.object_type, row, ordered, {n: v for n, v in values.items() if n in ordered}
-        )
+        out = []
+        for rid, group in zip(record_ids, names, strict=True):
+            row = rows[rid]
+            ordered = [n for n in dict.fromkeys([*base, *group]) if n in shown]
+            out.append(render(self.object_type, row, ordered, values[row.id]))
+        return out
 
 
 def _names(given: dict[str, Any]) -> list[str]:
@@ -408,13 +435,10 @@ def batch_create(
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
         ids = writer.create([i.properties for i in inputs])
-        return BatchOutcome(
-            [
-                _traced(writer.render_written(rid, _names(writer.with_defaults(i.properties))), i)
-                for rid, i in zip(ids, inputs, strict=True)
-            ],
-            [],
+        bodies = writer.render_many(
+            ids, [_names(writer.with_defaults(i.properties)) for i in inputs]
         )
+        return BatchOutcome([_traced(body, i) for body, i in zip(bodies, inputs, strict=True)], [])
 
 
 def _traced(body: dict[str, Any], item: WriteInput) -> Written:

@@ -1,0 +1,79 @@
+"""What the benchmarks share: a server to measure, timed request loops, and figures."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from localspot.scopes import all_scopes
+from localspot.testing import App, LocalSpotServer
+
+
+def start_server(database_url: str = "") -> tuple[LocalSpotServer, App]:
+    """A server logging warnings only (request lines cost time), and a full-scope app."""
+    os.environ["LOCALSPOT_LOG_LEVEL"] = "WARNING"
+    server = LocalSpotServer(database_url=database_url).start()
+    return server, server.new_app(all_scopes())
+
+
+def client(server: LocalSpotServer, app: App) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {app.token}"}
+    )
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(
+    server: LocalSpotServer,
+    app: App,
+    call: Callable[[httpx.Client], None],
+    clients: int,
+    requests_per_client: int,
+) -> dict[str, float]:
+    """p50/p99 latency (ms) and requests/s for ``call`` from ``clients`` threads."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        mine = []
+        with client(server, app) as http:
+            call(http)  # warm the connection
+            for _ in range(requests_per_client):
+                started = time.perf_counter()
+                call(http)
+                mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "rps": len(latencies) / elapsed,
+    }
+
+
+def row(label: str, figures: dict[str, float]) -> str:
+    return (
+        f"{label:<48} p50 {figures['p50_ms']:8.2f} ms   p99 {figures['p99_ms']:8.2f} ms   "
+        f"{figures['rps']:8.0f} req/s"
+    )
