@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
@@ -116,11 +117,21 @@ def holders(conn: Connection, claims: list[tuple[int, str]]) -> list[tuple[int, 
     return [(p, k, r) for p, k, r in rows if (p, k) in wanted]
 
 
-def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> None:
-    conn.execute(
-        insert(unique_values),
-        [{"property_id": p, "value_key": k, "record_id": r} for p, k, r in held],
-    )
+def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
+    """Claims each (property id, key) for its record; returns the claims someone else won.
+
+    The look-up before a claim cannot see a concurrent writer's uncommitted claim on
+    PostgreSQL; the primary key can, so a lost race surfaces here and not as a 500.
+    """
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(unique_values),
+                [{"property_id": p, "value_key": k, "record_id": r} for p, k, r in held],
+            )
+    except IntegrityError:
+        return holders(conn, [(p, k) for p, k, _ in held])
+    return []
 
 
 def is_unique(object_type: ObjectType, definition: Any) -> bool:
@@ -308,20 +319,21 @@ def _columns(
     }
 
 
-def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> None:
-    """Makes ``record_id`` the holder of ``key`` for ``definition`` (None: holds nothing)."""
+def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> int | None:
+    """Makes ``record_id`` the holder of ``key`` for ``definition`` (None: holds nothing).
+
+    Returns the record that holds ``key`` instead, when a concurrent writer got there first.
+    """
     conn.execute(
         delete(unique_values).where(
             unique_values.c.property_id == definition.id,
             unique_values.c.record_id == record_id,
         )
     )
-    if key is not None:
-        conn.execute(
-            insert(unique_values).values(
-                property_id=definition.id, value_key=key, record_id=record_id
-            )
-        )
+    if key is None:
+        return None
+    lost = add_unique(conn, [(definition.id, key, record_id)])
+    return lost[0][2] if lost else None
 
 
 def touch(conn: Connection, record_ids: list[int], now_ms: int) -> None:

@@ -246,9 +246,10 @@ class Writer:
                 self.rt.protector, self.object_type, self.caller.hub_id, definition, change.new
             )
             holder = record_store.holder_of(self.conn, definition, key)
+            if holder is None or holder == change.record_id:
+                holder = record_store.set_unique(self.conn, definition, key, change.record_id)
             if holder is not None and holder != change.record_id:
                 raise self._clash(definition, change, holder, creating)
-            record_store.set_unique(self.conn, definition, key, change.record_id)
 
     def _claim_new(self, changes: list[Change]) -> None:
         """New records hold nothing yet: one look-up for every key the batch claims."""
@@ -271,7 +272,12 @@ class Writer:
         for property_id, key, holder in record_store.holders(self.conn, list(claims)):
             change = claims[(property_id, key)]
             raise self._clash(change.definition, change, holder, True)
-        record_store.add_unique(self.conn, [(p, k, c.record_id) for (p, k), c in claims.items()])
+        lost = record_store.add_unique(
+            self.conn, [(p, k, c.record_id) for (p, k), c in claims.items()]
+        )
+        for property_id, key, holder in lost:
+            change = claims[(property_id, key)]
+            raise self._clash(change.definition, change, holder, True)
 
     def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
         if creating and self._is_email(definition):
@@ -555,7 +561,8 @@ def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
                     f"Record {holder} now holds this record's {definition.name}; "
                     "change it before restoring"
                 )
-            record_store.set_unique(conn, definition, key, row.id)
+            if record_store.set_unique(conn, definition, key, row.id) is not None:
+                raise conflict(f"Another record now holds this record's {definition.name}")
         conn.execute(
             update(records)
             .where(records.c.id == row.id)
