@@ -173,6 +173,8 @@ class Validator(RequestValidator):  # type: ignore[misc]
             .mappings()
             .first()
         )
+        # TODO(oauth): RFC 6749 §4.1.2 suggests revoking the tokens of a replayed code; we only
+        # refuse the replay, as HubSpot's documented behaviour says nothing more.
         if row is None or row["app_id"] != client.app["id"] or row["used_at"] is not None:
             self.status = "BAD_AUTH_CODE"
             return False
