@@ -14,6 +14,7 @@ import uvicorn
 
 from localspot import log
 from localspot.app import create_app
+from localspot.cli_developer import developer_cli
 from localspot.clock import iso
 from localspot.domain import admin
 from localspot.errors import HubSpotError
@@ -27,6 +28,7 @@ clock_cli = typer.Typer(no_args_is_help=True, help="The server clock.")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(apps_cli, name="apps")
 cli.add_typer(clock_cli, name="clock")
+cli.add_typer(developer_cli, name="developer")
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
@@ -158,12 +160,15 @@ def accounts_add_user(
     hub_id: int,
     email: str,
     role: Annotated[str, typer.Option(help="super_admin, admin or user")] = "user",
+    password: Annotated[
+        str | None, typer.Option(help="Lets the user sign in to approve OAuth installs.")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     rt = _runtime(data_dir, database_url)
     try:
-        row = admin.create_user(rt, hub_id, email, role)
+        row = admin.create_user(rt, hub_id, email, role, password)
     except HubSpotError as exc:
         _fail(exc)
     _echo({"id": row["id"], "email": row["email"], "role": row["role"]})

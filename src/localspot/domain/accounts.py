@@ -5,21 +5,26 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from localspot import policy
 from localspot import scopes as sc
 from localspot.clock import Clock
-from localspot.domain import catalog
+from localspot.domain import catalog, oauth_tokens
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
 from localspot.store.schema import accounts, private_apps, server_state, users
 
 ROLES = ("super_admin", "admin", "user")
 PRIVATE_APP_PREFIX = "pat-na1-"
+MIN_PASSWORD_LENGTH = 8
+
+_passwords = PasswordHasher()
 
 
 def hash_secret(secret: str) -> str:
@@ -96,8 +101,14 @@ def update_account(
 
 
 def create_user(
-    conn: Connection, now: datetime, hub_id: int, email: str, role: str
+    conn: Connection,
+    now: datetime,
+    hub_id: int,
+    email: str,
+    role: str,
+    password: str | None = None,
 ) -> dict[str, Any]:
+    """A user of an account; without a password the user cannot sign in to consent pages."""
     get_account(conn, hub_id)
     if role not in ROLES:
         raise validation_error(f"role must be one of {', '.join(ROLES)}")
@@ -108,8 +119,44 @@ def create_user(
     if taken is not None:
         raise HubSpotError(409, "CONFLICT", f"User {email} already exists in this account.")
     row = {"hub_id": hub_id, "email": email, "role": role, "created_at": now}
-    user_id = conn.execute(insert(users).values(row)).inserted_primary_key[0]
+    values = {**row, "password_hash": _hash_password(password) if password is not None else None}
+    user_id = conn.execute(insert(users).values(values)).inserted_primary_key[0]
     return {"id": user_id, **row}
+
+
+def _hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise validation_error(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _passwords.hash(password)
+
+
+def users_signing_in(
+    conn: Connection, email: str, password: str, hub_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The users with this email whose password matches, one per account, oldest first."""
+    query = select(users).where(users.c.email == email.strip().lower())
+    if hub_id is not None:
+        query = query.where(users.c.hub_id == hub_id)
+    matched = []
+    for row in conn.execute(query.order_by(users.c.id)).mappings():
+        if row["password_hash"] and _password_matches(row["password_hash"], password):
+            matched.append({k: v for k, v in row.items() if k != "password_hash"})
+    return matched
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    try:
+        return _passwords.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def get_user(conn: Connection, user_id: int) -> dict[str, Any]:
+    query = select(users.c.id, users.c.hub_id, users.c.email, users.c.role, users.c.created_at)
+    row = conn.execute(query.where(users.c.id == user_id)).mappings().first()
+    if row is None:
+        raise not_found(f"No user with id {user_id}.")
+    return dict(row)
 
 
 def list_users(conn: Connection, hub_id: int) -> list[dict[str, Any]]:
@@ -202,9 +249,14 @@ _BY_TOKEN = (
 
 
 def authenticate(conn: Connection, token: str, clock: Clock | None = None) -> Caller | None:
-    """The caller a bearer token stands for, or None when the token is unknown."""
+    """The caller a bearer token stands for, or None when the token is unknown.
+
+    Private app tokens start with ``pat-``; anything else may be an OAuth access token, which
+    raises HubSpot's 401 ``EXPIRED_AUTHENTICATION`` once its 1,800 s are over.
+    """
     if not token.startswith("pat-"):
-        return None
+        now = clock.now() if clock is not None else datetime.now(UTC)
+        return oauth_tokens.caller_for(conn, token, now)
     row = conn.execute(_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
     if row is None:
         return None

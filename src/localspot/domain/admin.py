@@ -71,9 +71,11 @@ def update_account(rt: Runtime, hub_id: int, name: str | None, tier: str | None)
         return accounts.update_account(conn, hub_id, name, tier)
 
 
-def create_user(rt: Runtime, hub_id: int, email: str, role: str) -> dict[str, Any]:
+def create_user(
+    rt: Runtime, hub_id: int, email: str, role: str, password: str | None = None
+) -> dict[str, Any]:
     with rt.store.write() as conn:
-        return accounts.create_user(conn, rt.clock.now(), hub_id, email, role)
+        return accounts.create_user(conn, rt.clock.now(), hub_id, email, role, password)
 
 
 def list_users(rt: Runtime, hub_id: int) -> list[dict[str, Any]]:

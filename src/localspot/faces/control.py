@@ -34,6 +34,8 @@ class AccountUpdate(_Body):
 class UserCreate(_Body):
     email: StrictStr
     role: StrictStr = "user"
+    # Lets the user sign in on the OAuth consent page; never echoed back.
+    password: StrictStr | None = None
 
 
 class PrivateAppCreate(_Body):
@@ -140,7 +142,7 @@ def list_users(ctx: Ctx) -> Response:
 def create_user(ctx: Ctx) -> Response:
     _admin(ctx)
     body = ctx.model(UserCreate)
-    row = admin.create_user(ctx.runtime, _int(ctx, "hubId"), body.email, body.role)
+    row = admin.create_user(ctx.runtime, _int(ctx, "hubId"), body.email, body.role, body.password)
     return JSON(_user(row), status_code=201)
 
 

@@ -255,3 +255,106 @@ object_schemas = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("hub_id", "name", name="uq_object_schemas_name"),
 )
+# OAuth and public apps ------------------------------------------------------------------------
+
+developer_accounts = Table(
+    "developer_accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+public_apps = Table(
+    "public_apps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "developer_id",
+        Id,
+        ForeignKey("developer_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(200), nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    # sha256 of the secret (128 random bits): shown once, checked by hash.
+    Column("client_secret_hash", String(64), nullable=False),
+    Column("client_secret_hint", String(16), nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("required_scopes", JSON, nullable=False),
+    Column("optional_scopes", JSON, nullable=False),
+    Column("webhook_settings", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# One row per sensitive scope an app has asked for; authorization needs state "approved".
+scope_reviews = Table(
+    "scope_reviews",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("app_id", Id, ForeignKey("public_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("note", Text),
+    Column("requested_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime()),
+    UniqueConstraint("app_id", "scope", name="uq_scope_reviews_app_scope"),
+)
+
+app_installs = Table(
+    "app_installs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("app_id", Id, ForeignKey("public_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    # What the last (re)authorization granted; scope edits on the app do not touch it.
+    Column("scopes", JSON, nullable=False),
+    Column("installed_at", UTCDateTime(), nullable=False),
+    Column("authorized_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("app_id", "hub_id", name="uq_app_installs_app_hub"),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("app_id", Id, ForeignKey("public_apps.id", ondelete="CASCADE"), nullable=False),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("code_challenge", String(128)),
+    Column("code_challenge_method", String(10)),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+)
+
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("install_id", Id, ForeignKey("app_installs.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+oauth_access_tokens = Table(
+    "oauth_access_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("install_id", Id, ForeignKey("app_installs.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL")),
+    # The grant as it stood when the token was issued.
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+Index("ix_oauth_access_tokens_expires_at", oauth_access_tokens.c.expires_at)
