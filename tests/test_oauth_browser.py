@@ -17,6 +17,7 @@ import httpx
 import hubspot
 import pytest
 
+from localspot.scopes import all_scopes
 from localspot.testing import LocalSpotServer
 from tests.oauth_helpers import (
     PASSWORD,
@@ -117,10 +118,36 @@ def test_install_in_chromium(server: LocalSpotServer, browser, tmp_path: Path) -
     assert info.hub_id == hub_id
     assert SENSITIVE_READ in info.scopes
 
+    owner = server.new_app(all_scopes(), hub_id=hub_id)
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {owner.token}"}
+    ) as full:
+        assert (
+            full.post(
+                "/crm/v3/properties/contacts",
+                json={
+                    "name": "passport_number",
+                    "label": "Passport Number",
+                    "type": "string",
+                    "fieldType": "text",
+                    "groupName": "contactinformation",
+                    "dataSensitivity": "sensitive",
+                },
+            ).status_code
+            == 201
+        )
+        contact = full.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "traveller@example.org", "passport_number": "PX-77"}},
+        ).json()
     auth = {"Authorization": f"Bearer {tokens.access_token}"}
-    listed = httpx.get(f"{server.url}/crm/v3/properties/contacts", headers=auth)
-    assert listed.status_code == 200
-    # TODO(oauth): read a passport number once the records API lands on this branch.
+    read = httpx.get(
+        f"{server.url}/crm/v3/objects/contacts/{contact['id']}",
+        params={"properties": "passport_number"},
+        headers=auth,
+    )
+    assert read.status_code == 200
+    assert read.json()["properties"]["passport_number"] == "PX-77"
 
     refreshed = oauth.tokens_api.create(
         grant_type="refresh_token",
