@@ -16,8 +16,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.domain import maintenance
+from localspot.domain.webhooks import worker as webhook_worker
 from localspot.errors import HubSpotError
-from localspot.faces import control, properties_v3
+from localspot.faces import control, control_webhooks, properties_v3, webhooks_v3
 from localspot.faces.http import RequestMiddleware, error_response
 from localspot.runtime import Runtime
 
@@ -42,7 +43,12 @@ register_url_convertor("apiversion", ApiVersionConvertor())
 
 
 def _routes() -> list[BaseRoute]:
-    return [*properties_v3.routes(), *control.routes()]
+    return [
+        *properties_v3.routes(),
+        *webhooks_v3.routes(),
+        *control.routes(),
+        *control_webhooks.routes(),
+    ]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -71,6 +77,8 @@ def create_app(runtime: Runtime, background: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_purge_loop(runtime))] if background else []
+        if background and runtime.settings.webhook_worker:
+            tasks.append(asyncio.create_task(webhook_worker.run_in_server(runtime)))
         yield
         for task in tasks:
             task.cancel()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from localspot import log
+from localspot import log, webhooks_cli
 from localspot.app import create_app
 from localspot.clock import iso
 from localspot.domain import admin
@@ -27,6 +27,7 @@ clock_cli = typer.Typer(no_args_is_help=True, help="The server clock.")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(apps_cli, name="apps")
 cli.add_typer(clock_cli, name="clock")
+webhooks_cli.register(cli)
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]

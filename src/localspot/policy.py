@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from localspot import scopes as sc
-from localspot.errors import HubSpotError, forbidden, missing_scopes
+from localspot.errors import HubSpotError, forbidden, missing_scopes, validation_error
 
 Generation = Literal["v3", "legacy", "forms", "webhook", "control"]
 Sensitivity = Literal["non_sensitive", "sensitive", "highly_sensitive"]
@@ -78,3 +78,30 @@ def check_definition_write(caller: Caller, object_type_id: str, sensitivity: str
         return
     require_enterprise(caller.tier)
     caller.require_any(sc.sensitive_scopes(key, sensitivity, "write"))  # type: ignore[arg-type]
+
+
+# Webhooks (SPEC §1.3, Part B7) ----------------------------------------------------------------
+
+WEBHOOK_REDACTED = "REDACTED"
+
+
+def webhook_property_value(sensitivity: str, value: str) -> str | None:
+    """What a propertyChange event may carry: the value, ``REDACTED``, or None for no event.
+
+    Sensitive values are announced but never sent; highly sensitive properties raise no events.
+    """
+    if sensitivity == "highly_sensitive":
+        return None
+    if sensitivity == "sensitive":
+        return WEBHOOK_REDACTED
+    return value
+
+
+def check_webhook_subscription(property_name: str, sensitivity: str) -> None:
+    """Subscriptions on highly sensitive properties are refused (B7); sensitive ones need no
+    sensitive scope, since their values arrive redacted."""
+    if sensitivity == "highly_sensitive":
+        raise validation_error(
+            f"Property {property_name} is highly sensitive; "
+            "webhook subscriptions are not supported for highly sensitive properties."
+        )
