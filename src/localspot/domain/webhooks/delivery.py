@@ -73,24 +73,35 @@ def anything_due(rt: Runtime) -> bool:
     return found is not None
 
 
-def claim(rt: Runtime, worker: str, capacity: int) -> list[Batch]:
-    """Up to ``capacity`` batches that are due, within each app's concurrency limit."""
-    if capacity <= 0 or not anything_due(rt):
+@dataclass
+class Outcome:
+    batch: Batch
+    outcome: str  # success | http_error | timeout | connection_error
+    status_code: int | None
+    duration_ms: int
+    error: str | None = None
+
+
+def claim(
+    rt: Runtime, worker: str, capacity: int, finished: list[Outcome] | None = None
+) -> list[Batch]:
+    """Records ``finished`` deliveries, then claims up to ``capacity`` due batches within each
+    app's concurrency limit, in one write transaction: commits, not queries, bound throughput."""
+    finished = finished or []
+    if not finished and (capacity <= 0 or not anything_due(rt)):
         return []
     size = rt.settings.webhook_batch_size
     batches: list[Batch] = []
     with rt.store.write() as conn:
         now = rt.clock.millis()
-        groups = conn.execute(
-            select(events.app_kind, events.app_id, events.hub_id)
-            .join(webhook_settings, _WITH_TARGET)
-            .where(events.status == "pending", events.due_at_ms <= now)
-            .group_by(events.app_kind, events.app_id, events.hub_id)
-            .limit(200)
-        ).all()
-        for group in groups:
-            if len(batches) >= capacity:
+        for done in finished:
+            _settle(conn, rt, now, done)
+        skipped: list[Any] = []
+        while len(batches) < capacity:
+            group = _oldest_due_group(conn, now, skipped)
+            if group is None:
                 break
+            skipped.append(group)
             app = AppRef(group.app_kind, int(group.app_id))
             settings = _settings_for_update(conn, app)
             if settings is None:
@@ -104,6 +115,25 @@ def claim(rt: Runtime, worker: str, capacity: int) -> list[Batch]:
                 batch.secret = secret
                 batches.append(batch)
     return batches
+
+
+def _oldest_due_group(conn: Connection, now: int, skipped: list[Any]) -> Any:
+    """The app and account of the event due longest, among groups not yet looked at; follows
+    the due index, so a long queue costs no scan."""
+    query = (
+        select(events.app_kind, events.app_id, events.hub_id)
+        .join(webhook_settings, _WITH_TARGET)
+        .where(events.status == "pending", events.due_at_ms <= now)
+    )
+    for group in skipped:
+        query = query.where(
+            ~and_(
+                events.app_kind == group.app_kind,
+                events.app_id == group.app_id,
+                events.hub_id == group.hub_id,
+            )
+        )
+    return conn.execute(query.order_by(events.due_at_ms).limit(1)).first()
 
 
 def _settings_for_update(conn: Connection, app: AppRef) -> Any:
@@ -154,7 +184,7 @@ def _claim_one(
     rows = conn.execute(
         select(events.id, events.attempts, events.payload)
         .where(due)
-        .order_by(events.id)
+        .order_by(events.due_at_ms)
         .limit(size)
         .with_for_update(skip_locked=True)
     ).all()
@@ -193,51 +223,48 @@ def _claim_one(
     )
 
 
-def complete(
-    rt: Runtime,
-    batch: Batch,
-    outcome: str,
-    status_code: int | None,
-    duration_ms: int,
-    error: str | None = None,
-) -> None:
-    """Records a POST's outcome; on failure each event is scheduled again or given up."""
-    ids = [e[0] for e in batch.events]
+def complete(rt: Runtime, done: Outcome) -> None:
     with rt.store.write() as conn:
-        now = rt.clock.millis()
-        conn.execute(
-            update(webhook_deliveries)
-            .where(deliveries.id == batch.delivery_id)
-            .values(
-                finished_at_ms=now,
-                outcome=outcome,
-                status_code=status_code,
-                duration_ms=duration_ms,
-                error=error,
-            )
+        _settle(conn, rt, rt.clock.millis(), done)
+
+
+def _settle(conn: Connection, rt: Runtime, now: int, done: Outcome) -> None:
+    """Records a POST's outcome; on failure each event is scheduled again or given up."""
+    batch, outcome = done.batch, done.outcome
+    ids = [e[0] for e in batch.events]
+    conn.execute(
+        update(webhook_deliveries)
+        .where(deliveries.id == batch.delivery_id)
+        .values(
+            finished_at_ms=now,
+            outcome=outcome,
+            status_code=done.status_code,
+            duration_ms=done.duration_ms,
+            error=done.error,
         )
-        if outcome == "success":
-            # Whichever worker delivered them, they are delivered.
-            conn.execute(
-                update(webhook_events)
-                .where(events.id.in_(ids), events.status == "pending")
-                .values(status="delivered", delivered_at_ms=now)
-            )
-            return
-        by_attempts: dict[int, list[int]] = {}
-        for event_id, attempts, _ in batch.events:
-            by_attempts.setdefault(attempts, []).append(event_id)
-        for attempts, group in by_attempts.items():
-            failures = attempts + 1
-            # Only events still held by this delivery: a takeover after the lease ran out has
-            # its own schedule now.
-            mine = and_(
-                events.id.in_(group),
-                events.status == "pending",
-                events.delivery_id == batch.delivery_id,
-            )
-            if failures >= rt.settings.webhook_max_attempts:
-                values: dict[str, Any] = {"status": "failed", "attempts": failures}
-            else:
-                values = {"attempts": failures, "due_at_ms": now + backoff_ms(failures)}
-            conn.execute(update(webhook_events).where(mine).values(**values))
+    )
+    if outcome == "success":
+        # Whichever worker delivered them, they are delivered.
+        conn.execute(
+            update(webhook_events)
+            .where(events.id.in_(ids), events.status == "pending")
+            .values(status="delivered", delivered_at_ms=now)
+        )
+        return
+    by_attempts: dict[int, list[int]] = {}
+    for event_id, attempts, _ in batch.events:
+        by_attempts.setdefault(attempts, []).append(event_id)
+    for attempts, group in by_attempts.items():
+        failures = attempts + 1
+        # Only events still held by this delivery: a takeover after the lease ran out has
+        # its own schedule now.
+        mine = and_(
+            events.id.in_(group),
+            events.status == "pending",
+            events.delivery_id == batch.delivery_id,
+        )
+        if failures >= rt.settings.webhook_max_attempts:
+            values: dict[str, Any] = {"status": "failed", "attempts": failures}
+        else:
+            values = {"attempts": failures, "due_at_ms": now + backoff_ms(failures)}
+        conn.execute(update(webhook_events).where(mine).values(**values))

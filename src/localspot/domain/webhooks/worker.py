@@ -31,6 +31,8 @@ class Worker:
         self.rt = rt
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Outcomes waiting to be recorded with the next claim.
+        self._finished: list[delivery.Outcome] = []
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         settings = self.rt.settings
@@ -40,16 +42,24 @@ class Worker:
             try:
                 while stop is None or not stop.is_set():
                     await self._round(client)
+                if self._in_flight:
+                    await asyncio.wait(self._in_flight, timeout=settings.webhook_timeout_seconds)
+                if self._finished:
+                    await asyncio.to_thread(delivery.claim, self.rt, self.name, 0, self._finished)
             finally:
                 for task in self._in_flight:
                     task.cancel()
 
     async def _round(self, client: httpx.AsyncClient) -> None:
         capacity = self.rt.settings.webhook_worker_concurrency - len(self._in_flight)
+        finished, self._finished = self._finished, []
         try:
-            batches = await asyncio.to_thread(delivery.claim, self.rt, self.name, capacity)
+            batches = await asyncio.to_thread(
+                delivery.claim, self.rt, self.name, capacity, finished
+            )
         except Exception as exc:  # noqa: BLE001 - a store hiccup must not end the worker
             log.error("webhook claim failed", extra={"fields": {"error": type(exc).__name__}})
+            self._finished = finished + self._finished
             batches = []
         for batch in batches:
             task = asyncio.create_task(self._deliver(client, batch))
@@ -59,14 +69,15 @@ class Worker:
             await self._idle()
 
     async def _idle(self) -> None:
-        """Waits for the next poll, or less when this process queued events meanwhile."""
+        """Waits for the next poll, or less when a delivery finished or this process queued
+        events meanwhile."""
         poll = self.rt.settings.webhook_poll_seconds
         deadline = time.monotonic() + poll
         while time.monotonic() < deadline:
-            if events.queued.is_set():
+            if self._finished or events.queued.is_set():
                 events.queued.clear()
                 return
-            await asyncio.sleep(min(0.01, poll))
+            await asyncio.sleep(min(0.005, poll))
 
     async def _deliver(self, client: httpx.AsyncClient, batch: delivery.Batch) -> None:
         body = orjson.dumps(batch.body())
@@ -102,12 +113,7 @@ class Worker:
                 }
             },
         )
-        try:
-            await asyncio.to_thread(
-                delivery.complete, self.rt, batch, outcome, status_code, duration_ms, error
-            )
-        except Exception as exc:  # noqa: BLE001 - the lease runs out and another try follows
-            log.error("webhook complete failed", extra={"fields": {"error": type(exc).__name__}})
+        self._finished.append(delivery.Outcome(batch, outcome, status_code, duration_ms, error))
 
 
 async def run_in_server(rt: Runtime) -> None:
