@@ -16,8 +16,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.domain import maintenance
+from localspot.domain.webhooks import worker as webhook_worker
 from localspot.errors import HubSpotError
-from localspot.faces import control, control_apps, oauth, objects_v3, properties_v3, schemas_v3
+from localspot.faces import (
+    control,
+    control_apps,
+    control_webhooks,
+    oauth,
+    objects_v3,
+    properties_v3,
+    schemas_v3,
+    webhooks_v3,
+)
 from localspot.faces.http import RequestMiddleware, error_response
 from localspot.runtime import Runtime
 
@@ -46,8 +56,10 @@ def _routes() -> list[BaseRoute]:
         *properties_v3.routes(),
         *objects_v3.routes(),
         *schemas_v3.routes(),
+        *webhooks_v3.routes(),
         *control.routes(),
         *control_apps.routes(),
+        *control_webhooks.routes(),
         *oauth.routes(),
     ]
 
@@ -78,6 +90,8 @@ def create_app(runtime: Runtime, background: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_purge_loop(runtime))] if background else []
+        if background and runtime.settings.webhook_worker:
+            tasks.append(asyncio.create_task(webhook_worker.run_in_server(runtime)))
         yield
         for task in tasks:
             task.cancel()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from localspot import log
+from localspot import log, webhooks_cli
 from localspot.app import create_app
 from localspot.cli_developer import developer_cli
 from localspot.clock import iso
@@ -29,6 +29,7 @@ cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(apps_cli, name="apps")
 cli.add_typer(clock_cli, name="clock")
 cli.add_typer(developer_cli, name="developer")
+webhooks_cli.register(cli)
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from localspot import scopes as sc
-from localspot.errors import HubSpotError, forbidden, missing_scopes
+from localspot.errors import HubSpotError, forbidden, missing_scopes, validation_error
 
 Generation = Literal["v3", "legacy", "forms", "webhook", "control"]
 Sensitivity = Literal["non_sensitive", "sensitive", "highly_sensitive"]
@@ -117,3 +117,30 @@ def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> boo
 def is_protected(sensitivity: str) -> bool:
     """Whether values of this level are sealed at rest and kept out of plaintext columns."""
     return sensitivity != "non_sensitive"
+
+
+# Webhooks (SPEC §1.3, Part B7) ----------------------------------------------------------------
+
+WEBHOOK_REDACTED = "REDACTED"
+
+
+def webhook_property_value(sensitivity: str, value: str) -> str | None:
+    """What a propertyChange event may carry: the value, ``REDACTED``, or None for no event.
+
+    Sensitive values are announced but never sent; highly sensitive properties raise no events.
+    """
+    if sensitivity == "highly_sensitive":
+        return None
+    if sensitivity == "sensitive":
+        return WEBHOOK_REDACTED
+    return value
+
+
+def check_webhook_subscription(property_name: str, sensitivity: str) -> None:
+    """Subscriptions on highly sensitive properties are refused (B7); sensitive ones need no
+    sensitive scope, since their values arrive redacted."""
+    if sensitivity == "highly_sensitive":
+        raise validation_error(
+            f"Property {property_name} is highly sensitive; "
+            "webhook subscriptions are not supported for highly sensitive properties."
+        )

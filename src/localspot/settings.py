@@ -35,6 +35,19 @@ class Settings(BaseSettings):
 
     purge_after_days: int = 90
 
+    # Webhook delivery (SPEC §5.2). The worker runs inside `serve` unless switched off here, for
+    # deployments that run `localspot worker` processes instead.
+    webhook_worker: bool = True
+    webhook_poll_seconds: float = 0.05
+    webhook_timeout_seconds: float = 5.0
+    # How long a claimed batch stays with its worker before another may take it over.
+    webhook_lease_seconds: float = 30.0
+    webhook_max_attempts: int = 10
+    webhook_batch_size: int = 100
+    # POSTs one worker keeps in flight over all apps (each app also has its own limit).
+    webhook_worker_concurrency: int = 64
+    webhook_max_subscriptions: int = 1000
+
     @cached_property
     def sqlalchemy_url(self) -> str:
         if self.database_url:

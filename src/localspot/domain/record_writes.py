@@ -18,12 +18,15 @@ from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
 from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
+from localspot.domain.webhooks.events import ChangeEvent, emit
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
 
 MAX_BATCH = 100
+# History knows merges as their own source; webhooks report them as the CRM's doing.
+_CHANGE_SOURCE = {"MERGE": "CRM"}
 _LEGACY_TYPE = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
 
 
@@ -189,6 +192,7 @@ class Writer:
             self.now_ms,
             self.source,
         )
+        self.announce([self.event(rid, "creation") for rid in ids] + self.property_events(changes))
         return ids
 
     def _check_required(self, prepared: list[list[tuple[Any, Stored]]]) -> None:
@@ -229,7 +233,44 @@ class Writer:
             self.source,
         )
         record_store.touch(self.conn, [row.id], self.now_ms)
+        self.announce(self.property_events(changes))
         return changes
+
+    # Webhook events, in the write's own transaction (transactional outbox) -------------------
+
+    def event(self, record_id: int, kind: str, **fields: Any) -> ChangeEvent:
+        return ChangeEvent(
+            hub_id=self.caller.hub_id,
+            object_type_id=self.object_type.id,
+            object_id=record_id,
+            kind=kind,
+            occurred_at_ms=self.now_ms,
+            change_source=_CHANGE_SOURCE.get(self.source.type, self.source.type),
+            source_id=self.source.id,
+            **fields,
+        )
+
+    def property_events(self, changes: list[Change]) -> list[ChangeEvent]:
+        """One propertyChange per changed value; the policy redacts or drops sensitive ones."""
+        out = []
+        for change in changes:
+            shown = policy.webhook_property_value(
+                change.definition.data_sensitivity, change.new.text
+            )
+            if shown is not None:
+                out.append(
+                    self.event(
+                        change.record_id,
+                        "propertyChange",
+                        property_name=change.definition.name,
+                        property_value=shown,
+                    )
+                )
+        return out
+
+    def announce(self, events: list[ChangeEvent]) -> None:
+        if events:
+            emit(self.conn, events)
 
     def _claim_unique(self, changes: list[Change], creating: bool) -> None:
         if creating:
@@ -364,18 +405,18 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
     """Archives each existing record; unknown ids are no error (HubSpot answers 204)."""
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        policy.check_record_access(caller, object_type.id, "write")
+        writer = Writer(rt, conn, caller, object_type)
         ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
         rows = record_store.find_many(conn, caller.hub_id, object_type, ids)
-        active = [r.id for r in rows.values() if not r.archived]
+        active = sorted({r.id for r in rows.values() if not r.archived})
         if active:
-            now_ms = rt.clock.millis()
             conn.execute(
                 update(records)
                 .where(records.c.id.in_(active))
-                .values(archived=True, archived_ms=now_ms, updated_ms=now_ms)
+                .values(archived=True, archived_ms=writer.now_ms, updated_ms=writer.now_ms)
             )
             record_store.release_unique(conn, active)
+            writer.announce([writer.event(rid, "deletion") for rid in active])
 
 
 # Batches ----------------------------------------------------------------------------------------
@@ -534,6 +575,21 @@ def merge(
             )
         )
         record_store.touch(conn, [primary.id], writer.now_ms)
+        writer.announce(
+            [
+                writer.event(
+                    primary.id,
+                    "merge",
+                    extra={
+                        "primaryObjectId": primary.id,
+                        "mergedObjectIds": [merged.id],
+                        "newObjectId": primary.id,
+                        "numberOfPropertiesMoved": len(changes),
+                    },
+                ),
+                *writer.property_events(changes),
+            ]
+        )
         return writer.render_written(primary.id, list(object_type.default_properties))
 
 
@@ -563,18 +619,21 @@ def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
                 )
             if record_store.set_unique(conn, definition, key, row.id) is not None:
                 raise conflict(f"Another record now holds this record's {definition.name}")
+        now_ms = rt.clock.millis()
         conn.execute(
             update(records)
             .where(records.c.id == row.id)
-            .values(archived=False, archived_ms=None, updated_ms=rt.clock.millis())
+            .values(archived=False, archived_ms=None, updated_ms=now_ms)
         )
+        # The control plane plays the part of HubSpot's recycle bin in the CRM UI.
+        emit(conn, [ChangeEvent(hub_id, object_type.id, row.id, "restore", now_ms, "CRM_UI", None)])
 
 
 def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) -> None:
     """Deletes a contact for good, values and history included."""
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, "contacts")
-        policy.check_record_access(caller, object_type.id, "write")
+        writer = Writer(rt, conn, caller, object_type)
         try:
             row = lookup(rt, conn, caller, object_type, key, id_property)
         except HubSpotError as exc:
@@ -584,6 +643,7 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
         conn.execute(
             delete(records).where((records.c.id == row.id) | (records.c.merged_into == row.id))
         )
+        writer.announce([writer.event(row.id, "privacyDeletion")])
 
 
 def purge_archived(conn: Connection, now_ms: int, days: int) -> int:

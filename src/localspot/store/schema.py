@@ -358,3 +358,109 @@ oauth_access_tokens = Table(
 )
 
 Index("ix_oauth_access_tokens_expires_at", oauth_access_tokens.c.expires_at)
+
+# Webhooks (issue #5) --------------------------------------------------------------------------
+# Apps are named by (app_kind, app_id): "private" apps today, "public" apps once installs exist.
+# Times the worker compares are epoch milliseconds of the server clock.
+
+webhook_settings = Table(
+    "webhook_settings",
+    metadata,
+    Column("app_kind", String(16), primary_key=True),
+    Column("app_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("target_url", Text, nullable=False),
+    Column("max_concurrent_requests", Integer, nullable=False),
+    Column("period", String(32)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The signing secret of an app that has no OAuth client secret (private apps).
+webhook_app_secrets = Table(
+    "webhook_app_secrets",
+    metadata,
+    Column("app_kind", String(16), primary_key=True),
+    Column("app_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("app_kind", String(16), nullable=False),
+    Column("app_id", BigInteger, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    # The part after the dot (creation, propertyChange ...) and the object type it fires for.
+    Column("kind", String(32), nullable=False),
+    Column("match_type_id", String(32)),
+    Column("object_type_id", String(32)),
+    Column("property_name", String(100)),
+    Column("event_type_name", String(200)),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+Index(
+    "ix_webhook_subscriptions_app", webhook_subscriptions.c.app_kind, webhook_subscriptions.c.app_id
+)
+
+# The outbox: one row per event and receiving subscription, written in the change's transaction.
+# The payload never holds a sensitive value (events.emit refuses one).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("app_kind", String(16), nullable=False),
+    Column("app_id", BigInteger, nullable=False),
+    Column("hub_id", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    # When a worker may take it next; a claim moves it to the end of the lease, so a worker that
+    # dies mid-delivery hands its events back when the lease runs out.
+    Column("due_at_ms", BigInteger, nullable=False),
+    Column("delivery_id", BigInteger),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("delivered_at_ms", BigInteger),
+)
+Index("ix_webhook_events_due", webhook_events.c.status, webhook_events.c.due_at_ms)
+Index(
+    "ix_webhook_events_group",
+    webhook_events.c.app_kind,
+    webhook_events.c.app_id,
+    webhook_events.c.hub_id,
+    webhook_events.c.status,
+    webhook_events.c.due_at_ms,
+)
+
+# One row per POST to a target URL, with its outcome.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("app_kind", String(16), nullable=False),
+    Column("app_id", BigInteger, nullable=False),
+    Column("hub_id", BigInteger, nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("event_ids", JSON, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("attempt_number", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at_ms", BigInteger, nullable=False),
+    Column("lease_until_ms", BigInteger, nullable=False),
+    Column("finished_at_ms", BigInteger),
+    Column("outcome", String(32)),  # success | http_error | timeout | connection_error
+    Column("status_code", Integer),
+    Column("duration_ms", Integer),
+    Column("error", String(200)),
+)
+Index(
+    "ix_webhook_deliveries_app",
+    webhook_deliveries.c.app_kind,
+    webhook_deliveries.c.app_id,
+    webhook_deliveries.c.hub_id,
+    webhook_deliveries.c.finished_at_ms,
+)

@@ -1,0 +1,200 @@
+"""Change events and the transactional outbox.
+
+Every write path of the records domain calls :func:`emit` inside its own write transaction, so an
+event is queued if and only if its change commits. Delivery happens later (``delivery.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select
+
+from localspot.domain import object_types, properties
+from localspot.policy import WEBHOOK_REDACTED
+from localspot.store.schema import (
+    private_apps,
+    webhook_events,
+    webhook_settings,
+    webhook_subscriptions,
+)
+
+from .event_types import GENERIC, KINDS, split
+
+CHANGE_SOURCES = ("API", "FORM", "CRM_UI", "IMPORT", "INTEGRATION", "CRM")
+
+# Fields a merge or associationChange event may add to its payload (SPEC §5.3); anything else
+# in ``extra`` is refused, so that no value can ride along unnoticed.
+EXTRA_FIELDS = frozenset(
+    {
+        "primaryObjectId",
+        "mergedObjectIds",
+        "newObjectId",
+        "numberOfPropertiesMoved",
+        "associationType",
+        "fromObjectId",
+        "toObjectId",
+        "associationRemoved",
+        "isPrimaryAssociation",
+    }
+)
+
+# Set whenever events are queued; an in-process worker waits on it between polls.
+queued = threading.Event()
+
+
+class SensitiveValueInEvent(RuntimeError):
+    """A caller tried to queue the value of a sensitive property. Names only, never the value."""
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    hub_id: int
+    object_type_id: str  # "0-1" contacts, "0-2", "0-3", "0-5", "2-..." custom
+    object_id: int
+    kind: str  # one of event_types.KINDS
+    occurred_at_ms: int  # from rt.clock; also when the event becomes due for delivery
+    change_source: str  # SPEC Part B16
+    source_id: str | None  # app id as a string, or "userId:<id>"
+    property_name: str | None = None
+    # Already "REDACTED" for sensitive properties (policy.webhook_property_value).
+    property_value: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def emit(conn: Connection, events: list[ChangeEvent]) -> None:
+    """Fans events out to matching active subscriptions into the outbox, in the caller's
+    transaction. Raises :class:`SensitiveValueInEvent` (and so rolls the change back) if an event
+    would carry a sensitive value."""
+    events = _screen(conn, events)
+    rows: list[dict[str, Any]] = []
+    by_hub: dict[int, list[ChangeEvent]] = defaultdict(list)
+    for event in events:
+        by_hub[event.hub_id].append(event)
+    for hub_id, hub_events in by_hub.items():
+        subscriptions = _subscriptions(conn, hub_id, {e.object_type_id for e in hub_events})
+        for event in hub_events:
+            for sub in subscriptions:
+                if _matches(sub, event):
+                    rows.append(_outbox_row(sub, event))
+    if rows:
+        conn.execute(insert(webhook_events), rows)
+        queued.set()
+
+
+def _screen(conn: Connection, events: list[ChangeEvent]) -> list[ChangeEvent]:
+    """Checks each event and drops those on highly sensitive properties (SPEC Part B7)."""
+    wanted: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for event in events:
+        if event.kind not in KINDS:
+            raise ValueError(f"unknown change event kind {event.kind!r}")
+        if event.change_source not in CHANGE_SOURCES:
+            raise ValueError(f"unknown changeSource {event.change_source!r}")
+        unknown = set(event.extra) - EXTRA_FIELDS
+        if unknown:
+            raise ValueError(f"unknown event fields: {', '.join(sorted(unknown))}")
+        if event.kind == "propertyChange":
+            if not event.property_name:
+                raise ValueError("a propertyChange event needs its property name")
+            wanted[(event.hub_id, event.object_type_id)].add(event.property_name)
+
+    sensitivity: dict[tuple[int, str, str], str] = {}
+    for (hub_id, type_id), names in wanted.items():
+        object_type = object_types.resolve(conn, hub_id, type_id)
+        found = properties.definitions_by_name(conn, hub_id, object_type, sorted(names))
+        for name, row in found.items():
+            sensitivity[(hub_id, type_id, name)] = row.data_sensitivity
+
+    kept = []
+    for event in events:
+        if event.kind == "propertyChange":
+            assert event.property_name is not None
+            level = sensitivity.get((event.hub_id, event.object_type_id, event.property_name))
+            if level in ("sensitive", "highly_sensitive"):
+                allowed = (WEBHOOK_REDACTED,) if level == "sensitive" else (WEBHOOK_REDACTED, None)
+                if event.property_value not in allowed:
+                    raise SensitiveValueInEvent(
+                        f"event for {level} property {event.property_name} must carry "
+                        f"{WEBHOOK_REDACTED!r}, not its value"
+                    )
+                if level == "highly_sensitive":
+                    continue
+        kept.append(event)
+    return kept
+
+
+def _receiving_apps(conn: Connection, hub_id: int) -> list[tuple[str, int]]:
+    """Apps that receive the events of an account: today, the account's own private apps."""
+    # TODO(webhooks): add public apps installed in the account once installs exist (issue #7).
+    ids = conn.scalars(select(private_apps.c.id).where(private_apps.c.hub_id == hub_id)).all()
+    return [("private", int(i)) for i in ids]
+
+
+def _subscriptions(conn: Connection, hub_id: int, type_ids: set[str]) -> list[Any]:
+    apps = _receiving_apps(conn, hub_id)
+    if not apps:
+        return []
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for kind, app_id in apps:
+        by_kind[kind].append(app_id)
+    subs = webhook_subscriptions.c
+    which = or_(*(and_(subs.app_kind == k, subs.app_id.in_(ids)) for k, ids in by_kind.items()))
+    # Apps without settings have nowhere to deliver: their subscriptions are paused.
+    query = (
+        select(webhook_subscriptions)
+        .join(
+            webhook_settings,
+            and_(
+                webhook_settings.c.app_kind == subs.app_kind,
+                webhook_settings.c.app_id == subs.app_id,
+            ),
+        )
+        .where(which, subs.active.is_(True), subs.match_type_id.in_(sorted(type_ids)))
+    )
+    return list(conn.execute(query))
+
+
+def _matches(sub: Any, event: ChangeEvent) -> bool:
+    if sub.match_type_id != event.object_type_id:
+        return False
+    # A privacy deletion is also an ordinary deletion (SPEC §5.2).
+    kinds = ("privacyDeletion", "deletion") if event.kind == "privacyDeletion" else (event.kind,)
+    if sub.kind not in kinds:
+        return False
+    return sub.kind != "propertyChange" or sub.property_name == event.property_name
+
+
+def _outbox_row(sub: Any, event: ChangeEvent) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "subscriptionId": sub.id,
+        "portalId": event.hub_id,
+        "appId": sub.app_id,
+        "occurredAt": event.occurred_at_ms,
+        "subscriptionType": sub.event_type,
+        "objectId": event.object_id,
+    }
+    if split(sub.event_type)[0] == GENERIC:
+        payload["objectTypeId"] = event.object_type_id
+    if sub.kind == "propertyChange":
+        payload["propertyName"] = event.property_name
+        payload["propertyValue"] = event.property_value
+    payload["changeSource"] = event.change_source
+    if event.source_id is not None:
+        payload["sourceId"] = event.source_id
+    if sub.kind == "creation":
+        payload["changeFlag"] = "NEW"
+    payload.update(event.extra)
+    return {
+        "app_kind": sub.app_kind,
+        "app_id": sub.app_id,
+        "hub_id": event.hub_id,
+        "subscription_id": sub.id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "due_at_ms": event.occurred_at_ms,
+        "created_at_ms": event.occurred_at_ms,
+    }
