@@ -17,7 +17,17 @@ from starlette.routing import BaseRoute
 
 from localspot.domain import maintenance
 from localspot.errors import HubSpotError
-from localspot.faces import control, control_apps, oauth, objects_v3, properties_v3, schemas_v3
+from localspot.faces import (
+    control,
+    control_apps,
+    legacy_contacts,
+    legacy_objects,
+    legacy_properties,
+    oauth,
+    objects_v3,
+    properties_v3,
+    schemas_v3,
+)
 from localspot.faces.http import RequestMiddleware, error_response
 from localspot.runtime import Runtime
 
@@ -46,6 +56,9 @@ def _routes() -> list[BaseRoute]:
         *properties_v3.routes(),
         *objects_v3.routes(),
         *schemas_v3.routes(),
+        *legacy_contacts.routes(),
+        *legacy_objects.routes(),
+        *legacy_properties.routes(),
         *control.routes(),
         *control_apps.routes(),
         *oauth.routes(),
