@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from localspot.testing import LocalSpotServer
+from localspot.testing import App, LocalSpotServer
 from tests.conftest import http_client
 from tests.legacy_support import (
     CANARY,
@@ -257,10 +257,9 @@ def test_invalid_values_use_the_legacy_validation_results_body(
 
 
 def test_a_token_without_sensitive_scopes_writes_through_legacy_without_403(
-    server: LocalSpotServer, http: httpx.Client, contact: str
+    server: LocalSpotServer, full_app: App, http: httpx.Client, contact: str
 ) -> None:
-    portal = http.get(f"/contacts/v1/contact/vid/{contact}/profile").json()["portal-id"]
-    plain = server.new_app(scopes_without_sensitive(), hub_id=portal)
+    plain = server.new_app(scopes_without_sensitive(), hub_id=full_app.hub_id)
     with http_client(server, plain) as client:
         response = client.post(
             f"/contacts/v1/contact/vid/{contact}/profile",

@@ -42,6 +42,9 @@ _IGNORED = frozenset(
     }
 )
 _OPTION_FIELDS = ("label", "value", "hidden", "description", "displayOrder")
+_UPDATABLE = frozenset(
+    field.alias or name for name, field in properties.PropertyUpdate.model_fields.items()
+)
 
 
 def _user(value: str | None) -> int | None:
@@ -157,21 +160,17 @@ def update_property(ctx: Ctx) -> Response:
     current = properties.get_property(
         ctx.runtime, who, ctx.path["objectType"], ctx.path["propertyName"]
     )
-    given = _translate(ctx.json_object())
-    # A legacy PUT sends the whole definition back: unchanged immutable fields are no change.
-    unchanged = {
-        "name": current.name,
-        "dataSensitivity": current.data_sensitivity,
-        "hasUniqueValue": current.has_unique_value,
-        "sensitiveDataCategories": current.sensitive_data_categories,
+    # A legacy PUT sends the whole definition back: fields the v3 update does not take are no
+    # change when they repeat the current definition, and an error when they differ.
+    shown = render(current)
+    raw = {
+        key: value
+        for key, value in ctx.json_object().items()
+        if key in _UPDATABLE
+        or not (shown.get(key) == value or (key not in shown and value in (None, [], "")))
     }
-    for field, value in unchanged.items():
-        if field in given and given[field] == value:
-            del given[field]
-    if given.get("sensitiveDataCategories") in (None, []) and not current.sensitive_data_categories:
-        given.pop("sensitiveDataCategories", None)
     row = properties.update_property(
-        ctx.runtime, who, ctx.path["objectType"], ctx.path["propertyName"], given
+        ctx.runtime, who, ctx.path["objectType"], ctx.path["propertyName"], _translate(raw)
     )
     return JSON(render(row))
 
