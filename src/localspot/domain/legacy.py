@@ -280,10 +280,10 @@ def list_recent(
         return LegacyPage(reader.load(page), len(rows) > count, last_id, last_ms)
 
 
-def _check_count(count: int) -> None:
+def _check_count(count: int, name: str = "count") -> None:
     if count < 1 or count > MAX_COUNT:
         raise validation_error(
-            f"count must be between 1 and {MAX_COUNT}", context={"count": [str(count)]}
+            f"{name} must be between 1 and {MAX_COUNT}", context={name: [str(count)]}
         )
 
 
@@ -409,7 +409,7 @@ def companies_by_domain(
     rt: Runtime, caller: Caller, domain: str, after_id: int, limit: int, names: list[str]
 ) -> LegacyPage:
     """Companies whose ``domain`` is exactly ``domain`` (case-insensitive), in id order."""
-    _check_count(limit)
+    _check_count(limit, "limit")
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, "companies")
         policy.check_legacy_search(caller, object_type.id)

@@ -60,6 +60,9 @@ def profile(
         if with_history:
             entry["versions"] = [_version(name, v) for v in record.versions.get(name, [])]
         props[name] = entry
+    # TODO(legacy): form submissions and list memberships are always empty, and identity
+    # profiles carry only the primary email: LocalSpot keeps no lists, no form-submission
+    # history on contacts and no secondary identities yet.
     out: dict[str, Any] = {
         "vid": record.id,
         "canonical-vid": record.id,
