@@ -108,3 +108,27 @@ def test_sensitive_definitions_through_legacy_follow_the_v3_policy(
         json={**body, "name": "other_id", "dataSensitivity": "secret"},
     )
     assert bad.status_code == 400
+
+
+def test_v2_named_property_round_trip_on_companies(http: httpx.Client) -> None:
+    body = {
+        "name": "tier_code",
+        "label": "Tier code",
+        "groupName": "companyinformation",
+        "type": "string",
+        "fieldType": "text",
+        "dataSensitivity": "none",
+    }
+    made = http.post("/properties/v2/companies/properties", json=body)
+    assert made.status_code == 200, made.text
+    read = http.get("/properties/v2/companies/properties/named/tier_code")
+    assert read.status_code == 200
+    assert read.json()["label"] == "Tier code"
+    changed = http.put(
+        "/properties/v2/companies/properties/named/tier_code",
+        json={"label": "Tier", "description": "Billing tier"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["description"] == "Billing tier"
+    assert http.delete("/properties/v2/companies/properties/named/tier_code").status_code == 204
+    assert http.get("/properties/v2/companies/properties/named/tier_code").status_code == 404
