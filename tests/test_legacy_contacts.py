@@ -271,3 +271,16 @@ def test_a_token_without_sensitive_scopes_writes_through_legacy_without_403(
         assert_clean(read)
     assert v3_values(http, "contacts", contact, "firstname")["firstname"] == "Plain"
     _unchanged(http, contact)
+
+
+def test_the_server_log_never_holds_a_sensitive_value(
+    server: LocalSpotServer, http: httpx.Client, contact: str
+) -> None:
+    http.post(
+        f"/contacts/v1/contact/vid/{contact}/profile",
+        json=_props({"passport_number": CANARY, "shoe_size_unknown": CANARY}),
+    )
+    http.get(f"/contacts/v1/contact/vid/{contact}/profile")
+    log = server.log_text()
+    assert CANARY not in log
+    assert HIGH_CANARY not in log
