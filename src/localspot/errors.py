@@ -25,6 +25,7 @@ class HubSpotError(Exception):
         sub_category: str | None = None,
         links: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        validation_results: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,6 +36,8 @@ class HubSpotError(Exception):
         self.sub_category = sub_category
         self.links = links
         self.headers = headers or {}
+        # The per-property problems of a values check, for the legacy ``validationResults`` body.
+        self.validation_results = validation_results
 
     def body(self, correlation_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -144,3 +144,51 @@ def check_webhook_subscription(property_name: str, sensitivity: str) -> None:
             f"Property {property_name} is highly sensitive; "
             "webhook subscriptions are not supported for highly sensitive properties."
         )
+
+
+# Legacy API generations (contacts v1, companies v2, deals v1, properties v1/v2) ------------------
+# Sensitive data is served only by the v3 generation. Older generations never show a sensitive
+# value and never change one, whatever the token's scopes, yet answer with their usual success
+# (SPEC §1.3, Part B8); their search refuses callers that could see sensitive data (Part B9).
+
+LEGACY_SENSITIVITY = {"non_sensitive": "none", "sensitive": "standard", "highly_sensitive": "high"}
+SENSITIVITY_FROM_LEGACY = {legacy: level for level, legacy in LEGACY_SENSITIVITY.items()}
+
+
+def is_legacy(caller: Caller) -> bool:
+    return caller.generation == "legacy"
+
+
+def legacy_visible(definitions: Iterable[Any]) -> list[Any]:
+    """The definitions whose values a legacy response may carry: non-sensitive ones only."""
+    return [d for d in definitions if d.data_sensitivity == "non_sensitive"]
+
+
+def legacy_writable(given: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """``given`` without the sensitive properties, which a legacy write silently drops.
+
+    Unknown names stay, so that the write reports them as HubSpot does.
+    """
+    return {
+        name: value
+        for name, value in given.items()
+        if name not in definitions or definitions[name].data_sensitivity == "non_sensitive"
+    }
+
+
+def writable(caller: Caller, given: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """What a write by this caller may apply: everything for v3, no sensitive key for legacy."""
+    return legacy_writable(given, definitions) if is_legacy(caller) else given
+
+
+def check_legacy_search(caller: Caller, object_type_id: str) -> None:
+    """403 for a legacy search by a token that holds any sensitive scope on the object."""
+    key = sc.scope_key(object_type_id)
+    for level in ("sensitive", "highly_sensitive"):
+        for access in ("read", "write"):
+            if caller.has_any(sc.sensitive_scopes(key, level, access)):  # type: ignore[arg-type]
+                raise forbidden(
+                    f"This token holds sensitive data scopes for {key}, and searching sensitive "
+                    "data is supported only by CRM Search API v3 or later. Use "
+                    f"POST /crm/v3/objects/{key}/search instead."
+                )

@@ -79,6 +79,7 @@ class Writer:
         if not isinstance(given, dict):
             raise validation_error("Invalid input JSON: properties must be an object")
         found = self.definitions
+        given = policy.writable(self.caller, given, found)
         policy.check_values(
             self.caller,
             self.object_type.id,
@@ -208,6 +209,9 @@ class Writer:
     def update(self, row: Any, given: dict[str, Any]) -> list[Change]:
         names = list(given) if isinstance(given, dict) else []
         found = {n: self.definitions[n] for n in names if n in self.definitions}
+        if isinstance(given, dict):
+            given = policy.writable(self.caller, given, found)
+            found = {n: d for n, d in found.items() if n in given}
         previous = record_store.load_values(
             self.conn,
             self.rt.protector,

@@ -48,7 +48,8 @@ class Problem:
 
 def invalid_values(hub_id: int, problems: list[Problem]) -> HubSpotError:
     """HubSpot's 400 for bad values: the list is JSON inside the message, as HubSpot sends it."""
-    listed = json.dumps([p.as_item(hub_id) for p in problems], separators=(",", ":"))
+    items = [p.as_item(hub_id) for p in problems]
+    listed = json.dumps(items, separators=(",", ":"))
     return HubSpotError(
         400,
         "VALIDATION_ERROR",
@@ -57,6 +58,7 @@ def invalid_values(hub_id: int, problems: list[Problem]) -> HubSpotError:
             {"message": p.message, "code": p.error, "context": {"propertyName": [p.name]}}
             for p in problems
         ],
+        validation_results=items,
     )
 
 

@@ -1,0 +1,438 @@
+"""Records as the legacy API generations see them (contacts v1, companies v2, deals v1).
+
+The same records, values and history as v3, read and written through the same store and
+Writer. What differs is decided by the policy for a caller whose generation is ``legacy``:
+sensitive values are neither shown nor changed (SPEC Part B8), and legacy search refuses
+callers that hold sensitive scopes (Part B9). Values come back in the legacy forms: dates and
+datetimes as epoch milliseconds, and each property with its versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
+
+from localspot import policy
+from localspot.domain import object_types, properties, record_store
+from localspot.domain.object_types import ObjectType
+from localspot.domain.record_writes import Writer
+from localspot.domain.records import lookup
+from localspot.domain.values import parse_datetime_ms
+from localspot.errors import HubSpotError, validation_error
+from localspot.policy import Caller
+from localspot.runtime import Runtime
+from localspot.store.schema import record_values, records
+
+MAX_COUNT = 100
+# What contacts v1 search/query matches: email, names, phone number and company name.
+CONTACT_SEARCH_PROPERTIES = ("email", "firstname", "lastname", "phone", "company")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One historical value of a property, newest first in a record's ``versions``."""
+
+    value: str
+    timestamp_ms: int
+    source_type: str
+    source_id: str | None = None
+    source_label: str | None = None
+    user_id: int | None = None
+
+
+@dataclass
+class LegacyRecord:
+    row: Any
+    values: dict[str, str]  # property name: value in legacy form
+    versions: dict[str, list[Version]] = field(default_factory=dict)
+    merged_ids: list[int] = field(default_factory=list)  # records merged into this one
+
+    @property
+    def id(self) -> int:
+        return int(self.row.id)
+
+    def last_change_ms(self, name: str) -> int:
+        versions = self.versions.get(name)
+        return versions[0].timestamp_ms if versions else int(self.row.updated_ms)
+
+
+def as_legacy(caller: Caller) -> Caller:
+    """The caller as an API of the legacy generation presents it to the policy."""
+    return replace(caller, generation="legacy")
+
+
+def _legacy_value(definition: Any, text: str) -> str:
+    """Dates and datetimes travel as epoch milliseconds in the legacy APIs."""
+    if text and definition.type in ("date", "datetime"):
+        ms = parse_datetime_ms(text)
+        if ms is not None:
+            return str(ms)
+    return text
+
+
+# Reading ----------------------------------------------------------------------------------------
+
+
+class LegacyReader:
+    """Loads the values (and versions) a legacy response may carry, within one transaction."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        conn: Connection,
+        caller: Caller,
+        object_type: ObjectType,
+        names: list[str] | None = None,
+        with_versions: bool = True,
+    ) -> None:
+        policy.check_record_access(caller, object_type.id, "read")
+        self.rt, self.conn, self.caller, self.object_type = rt, conn, caller, object_type
+        found = properties.definitions_by_name(conn, caller.hub_id, object_type, names)
+        self.definitions = policy.legacy_visible(found.values())
+        self.with_versions = with_versions
+
+    def load(self, rows: list[Any]) -> list[LegacyRecord]:
+        ids = [r.id for r in rows]
+        stored = record_store.load_values(
+            self.conn,
+            self.rt.protector,
+            self.caller.hub_id,
+            self.object_type,
+            ids,
+            self.definitions,
+        )
+        merged: dict[int, list[int]] = {rid: [] for rid in ids}
+        if ids:
+            for mid, into in self.conn.execute(
+                select(records.c.id, records.c.merged_into).where(records.c.merged_into.in_(ids))
+            ):
+                merged[into].append(int(mid))
+        out = []
+        for row in rows:
+            record = LegacyRecord(row, {}, merged_ids=sorted(merged[row.id]))
+            history = self._history(row) if self.with_versions else {}
+            for definition in self.definitions:
+                name = definition.name
+                virtual = record_store.virtual_value(self.object_type, row, name)
+                if virtual is not None:
+                    record.values[name] = _legacy_value(definition, virtual)
+                    record.versions[name] = [self._virtual_version(row, name, record.values)]
+                elif name in stored[row.id]:
+                    record.values[name] = _legacy_value(definition, stored[row.id][name])
+                    record.versions[name] = history.get(name, [])
+            out.append(record)
+        return out
+
+    def _history(self, row: Any) -> dict[str, list[Version]]:
+        loaded = record_store.load_history(
+            self.conn,
+            self.rt.protector,
+            self.caller.hub_id,
+            self.object_type,
+            row.id,
+            [d for d in self.definitions if d.name not in record_store.VIRTUAL],
+        )
+        by_name = {d.name: d for d in self.definitions}
+        return {
+            name: [
+                Version(
+                    _legacy_value(by_name[name], entry["value"] or ""),
+                    parse_datetime_ms(entry["timestamp"]) or 0,
+                    entry["sourceType"],
+                    entry.get("sourceId"),
+                    entry.get("sourceLabel"),
+                    entry.get("updatedByUserId"),
+                )
+                for entry in entries
+            ]
+            for name, entries in loaded.items()
+        }
+
+    def _virtual_version(self, row: Any, name: str, values: dict[str, str]) -> Version:
+        if name == "createdate":
+            return Version(values[name], int(row.created_ms), "API")
+        if name == self.object_type.last_modified_property:
+            return Version(values[name], int(row.updated_ms), "CALCULATED")
+        return Version(values[name], int(row.created_ms), "CALCULATED")
+
+
+def get_record(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    key: str,
+    names: list[str] | None = None,
+    with_versions: bool = True,
+) -> LegacyRecord:
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions)
+        row = lookup(rt, conn, caller, object_type, key, None)
+        return reader.load([row])[0]
+
+
+def get_contact_by_email(
+    rt: Runtime, caller: Caller, email: str, names: list[str] | None, with_versions: bool
+) -> LegacyRecord:
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions)
+        row = lookup(rt, conn, caller, object_type, email, "email")
+        return reader.load([row])[0]
+
+
+def batch_read(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    keys: list[str],
+    id_property: str | None,
+    names: list[str] | None,
+    with_versions: bool,
+) -> list[LegacyRecord]:
+    """The records found among ``keys`` (ids, or values of ``id_property``); others are skipped."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions)
+        rows: dict[int, Any] = {}
+        for key in dict.fromkeys(keys):
+            try:
+                row = lookup(rt, conn, caller, object_type, key, id_property)
+            except HubSpotError as exc:
+                if exc.status != 404:
+                    raise
+                continue
+            rows[row.id] = row
+        return reader.load(list(rows.values()))
+
+
+@dataclass(frozen=True)
+class LegacyPage:
+    records: list[LegacyRecord]
+    has_more: bool
+    next_id: int  # the id (vid-offset / companyId offset) to continue from
+    next_time_ms: int = 0  # recently-updated listings continue from a time as well
+
+
+def _active(hub_id: int, object_type: ObjectType) -> Any:
+    return and_(
+        records.c.hub_id == hub_id,
+        records.c.object_type_id == object_type.id,
+        records.c.archived.is_(False),
+        records.c.merged_into.is_(None),
+    )
+
+
+def list_all(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    after_id: int,
+    count: int,
+    names: list[str] | None,
+) -> LegacyPage:
+    """Records in id order, starting after ``after_id``."""
+    _check_count(count)
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
+        rows = conn.execute(
+            select(records)
+            .where(_active(caller.hub_id, object_type), records.c.id > after_id)
+            .order_by(records.c.id)
+            .limit(count + 1)
+        ).all()
+        page = rows[:count]
+        last = page[-1].id if page else after_id
+        return LegacyPage(reader.load(page), len(rows) > count, last)
+
+
+def list_recent(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    time_offset: int | None,
+    vid_offset: int | None,
+    count: int,
+    names: list[str] | None,
+) -> LegacyPage:
+    """Records newest change first; a page continues below (time offset, id offset)."""
+    _check_count(count)
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
+        query = select(records).where(_active(caller.hub_id, object_type))
+        if time_offset is not None:
+            below = records.c.updated_ms < time_offset
+            if vid_offset is not None:
+                below = or_(
+                    below, and_(records.c.updated_ms == time_offset, records.c.id < vid_offset)
+                )
+            query = query.where(below)
+        rows = conn.execute(
+            query.order_by(records.c.updated_ms.desc(), records.c.id.desc()).limit(count + 1)
+        ).all()
+        page = rows[:count]
+        last_id = page[-1].id if page else (vid_offset or 0)
+        last_ms = page[-1].updated_ms if page else (time_offset or 0)
+        return LegacyPage(reader.load(page), len(rows) > count, last_id, last_ms)
+
+
+def _check_count(count: int, name: str = "count") -> None:
+    if count < 1 or count > MAX_COUNT:
+        raise validation_error(
+            f"{name} must be between 1 and {MAX_COUNT}", context={name: [str(count)]}
+        )
+
+
+# Writing ----------------------------------------------------------------------------------------
+
+
+def create(rt: Runtime, caller: Caller, object_key: str, given: dict[str, Any]) -> int:
+    """A new record from ``given``; sensitive keys are dropped by the policy inside the Writer."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        [record_id] = writer.create([writer.with_defaults(given)])
+        return record_id
+
+
+def update_record(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    key: str,
+    given: dict[str, Any],
+    id_property: str | None = None,
+) -> int:
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        writer = Writer(rt, conn, caller, object_type)
+        row = lookup(rt, conn, caller, object_type, key, id_property)
+        writer.update(row, given)
+        return int(row.id)
+
+
+def create_or_update_contact(
+    rt: Runtime, caller: Caller, email: str, given: dict[str, Any]
+) -> tuple[int, bool]:
+    """(vid, whether it is new): the contact holding ``email`` is updated, else one is made."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
+        writer = Writer(rt, conn, caller, object_type)
+        try:
+            row = lookup(rt, conn, caller, object_type, email, "email")
+        except HubSpotError as exc:
+            if exc.status != 404:
+                raise
+            [record_id] = writer.create([{**given, "email": given.get("email") or email}])
+            return record_id, True
+        writer.update(row, given)
+        return int(row.id), False
+
+
+def delete(rt: Runtime, caller: Caller, object_key: str, key: str) -> int:
+    """Archives one record, as the legacy delete endpoints do; 404 when there is none."""
+    with rt.store.write() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_record_access(caller, object_type.id, "write")
+        row = lookup(rt, conn, caller, object_type, key, None)
+        now_ms = rt.clock.millis()
+        conn.execute(
+            update(records)
+            .where(records.c.id == row.id)
+            .values(archived=True, archived_ms=now_ms, updated_ms=now_ms)
+        )
+        record_store.release_unique(conn, [row.id])
+        return int(row.id)
+
+
+# Search -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    records: list[LegacyRecord]
+    total: int
+    has_more: bool
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_contacts(
+    rt: Runtime, caller: Caller, q: str, offset: int, count: int, names: list[str] | None
+) -> Found:
+    """Contacts whose email, name, phone or company contains every word of ``q``.
+
+    Only non-sensitive definitions are searched: the policy has refused any caller that could
+    see sensitive data, and sensitive values have no plaintext to match anyway.
+    """
+    _check_count(count)
+    if offset < 0:
+        raise validation_error("offset must not be negative", context={"offset": [str(offset)]})
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
+        policy.check_legacy_search(caller, object_type.id)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
+        searched = policy.legacy_visible(
+            properties.definitions_by_name(
+                conn, caller.hub_id, object_type, list(CONTACT_SEARCH_PROPERTIES)
+            ).values()
+        )
+        ids = [d.id for d in searched]
+        condition = _active(caller.hub_id, object_type)
+        words = q.split()
+        if not ids and words:
+            return Found([], 0, False)
+        for word in words:
+            condition = and_(
+                condition,
+                exists().where(
+                    record_values.c.record_id == records.c.id,
+                    record_values.c.property_id.in_(ids),
+                    record_values.c.value_norm.like(_like(word), escape="\\"),
+                ),
+            )
+        total = conn.scalar(select(func.count()).select_from(records).where(condition)) or 0
+        rows = conn.execute(
+            select(records).where(condition).order_by(records.c.id).offset(offset).limit(count)
+        ).all()
+        return Found(reader.load(rows), int(total), offset + len(rows) < total)
+
+
+def companies_by_domain(
+    rt: Runtime, caller: Caller, domain: str, after_id: int, limit: int, names: list[str]
+) -> LegacyPage:
+    """Companies whose ``domain`` is exactly ``domain`` (case-insensitive), in id order."""
+    _check_count(limit, "limit")
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "companies")
+        policy.check_legacy_search(caller, object_type.id)
+        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=True)
+        searched = policy.legacy_visible(
+            properties.definitions_by_name(conn, caller.hub_id, object_type, ["domain"]).values()
+        )
+        if not searched:
+            return LegacyPage([], False, after_id)
+        rows = conn.execute(
+            select(records)
+            .where(
+                _active(caller.hub_id, object_type),
+                records.c.id > after_id,
+                exists().where(
+                    record_values.c.record_id == records.c.id,
+                    record_values.c.property_id == searched[0].id,
+                    record_values.c.value_norm == domain.strip().lower(),
+                ),
+            )
+            .order_by(records.c.id)
+            .limit(limit + 1)
+        ).all()
+        page = rows[:limit]
+        last = page[-1].id if page else after_id
+        return LegacyPage(reader.load(page), len(rows) > limit, last)

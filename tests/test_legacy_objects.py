@@ -1,0 +1,140 @@
+"""Companies API v2 and Deals API v1 over the records v3 writes: sensitive values never cross."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.legacy_support import (
+    CANARY,
+    HIGH_CANARY,
+    assert_clean,
+    define,
+    define_sensitive,
+    v3_create,
+    v3_history,
+    v3_values,
+)
+
+SENSITIVE = {"passport_number": CANARY, "diagnosis": HIGH_CANARY}
+
+
+def _props(items: dict[str, Any]) -> dict[str, Any]:
+    return {"properties": [{"name": k, "value": v} for k, v in items.items()]}
+
+
+def _unchanged(http: httpx.Client, object_type: str, record_id: Any) -> None:
+    values = v3_values(http, object_type, record_id, "passport_number", "diagnosis")
+    assert values["passport_number"] == CANARY
+    assert values["diagnosis"] == HIGH_CANARY
+
+
+def test_company_read_create_update_delete(http: httpx.Client) -> None:
+    define_sensitive(http, "companies")
+    company_id = v3_create(http, "companies", {"name": "Acme", "domain": "acme.io", **SENSITIVE})
+
+    read = http.get(f"/companies/v2/companies/{company_id}")
+    assert read.status_code == 200, read.text
+    assert_clean(read)
+    body = read.json()
+    assert body["companyId"] == int(company_id)
+    assert body["isDeleted"] is False
+    assert isinstance(body["portalId"], int)
+    name = body["properties"]["name"]
+    assert name["value"] == "Acme"
+    assert name["source"] == "API"
+    assert name["versions"][0] == {
+        "name": "name",
+        "value": "Acme",
+        "timestamp": name["timestamp"],
+        "source": "API",
+        "sourceId": name["sourceId"],
+        "sourceVid": [],
+    }
+
+    made = http.post(
+        "/companies/v2/companies", json=_props({"name": "Beta", "passport_number": CANARY})
+    )
+    assert made.status_code == 200, made.text
+    assert_clean(made)
+    made_id = made.json()["companyId"]
+    assert made.json()["properties"]["name"]["value"] == "Beta"
+    assert v3_values(http, "companies", made_id, "passport_number")["passport_number"] is None
+
+    updated = http.put(
+        f"/companies/v2/companies/{company_id}",
+        json=_props({"name": "Acme Inc", "passport_number": "X", "diagnosis": "Y"}),
+    )
+    assert updated.status_code == 200, updated.text
+    assert_clean(updated)
+    assert updated.json()["properties"]["name"]["value"] == "Acme Inc"
+    assert [v["value"] for v in updated.json()["properties"]["name"]["versions"]] == [
+        "Acme Inc",
+        "Acme",
+    ]
+    _unchanged(http, "companies", company_id)
+    assert v3_history(http, "companies", company_id, "name")[0]["sourceType"] == "API"
+
+    deleted = http.delete(f"/companies/v2/companies/{company_id}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"companyId": int(company_id), "deleted": True}
+    assert http.get(f"/companies/v2/companies/{company_id}").status_code == 404
+    assert http.get(f"/crm/v3/objects/companies/{company_id}").status_code == 404
+
+
+def test_deal_read_create_update_delete(http: httpx.Client) -> None:
+    define_sensitive(http, "deals")
+    deal_id = v3_create(http, "deals", {"dealname": "Big", "amount": "10", **SENSITIVE})
+
+    read = http.get(f"/deals/v1/deal/{deal_id}")
+    assert read.status_code == 200, read.text
+    assert_clean(read)
+    body = read.json()
+    assert body["dealId"] == int(deal_id)
+    assert body["isDeleted"] is False
+    assert body["associations"]["associatedVids"] == []
+    assert body["properties"]["dealname"]["value"] == "Big"
+    assert body["properties"]["amount"]["value"] == "10"
+
+    made = http.post(
+        "/deals/v1/deal",
+        json={"associations": {}, **_props({"dealname": "Small", "diagnosis": HIGH_CANARY})},
+    )
+    assert made.status_code == 200, made.text
+    assert_clean(made)
+    made_id = made.json()["dealId"]
+    assert made.json()["properties"]["dealname"]["value"] == "Small"
+    assert v3_values(http, "deals", made_id, "diagnosis")["diagnosis"] is None
+
+    updated = http.put(
+        f"/deals/v1/deal/{deal_id}", json=_props({"amount": "25", "passport_number": "X"})
+    )
+    assert updated.status_code == 200, updated.text
+    assert_clean(updated)
+    assert updated.json()["properties"]["amount"]["value"] == "25"
+    assert len(updated.json()["properties"]["amount"]["versions"]) == 1
+    every = http.get(f"/deals/v1/deal/{deal_id}", params={"includePropertyVersions": "true"})
+    assert [v["value"] for v in every.json()["properties"]["amount"]["versions"]] == ["25", "10"]
+    _unchanged(http, "deals", deal_id)
+
+    assert http.delete(f"/deals/v1/deal/{deal_id}").status_code == 204
+    assert http.get(f"/deals/v1/deal/{deal_id}").status_code == 404
+    assert http.delete(f"/deals/v1/deal/{deal_id}").status_code == 404
+
+
+def test_legacy_object_validation_errors_use_validation_results(http: httpx.Client) -> None:
+    define(http, "deals", "seats", "non_sensitive", type="number", fieldType="number")
+    response = http.post("/deals/v1/deal", json=_props({"dealname": "Bad", "seats": "many"}))
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["message"] == "Property values were not valid"
+    [result] = body["validationResults"]
+    assert result["name"] == "seats"
+    assert result["isValid"] is False
+    assert result["error"] == "INVALID_INTEGER"
+    listed = http.get("/crm/v3/objects/deals", params={"properties": "dealname"}).json()
+    assert "Bad" not in {d["properties"]["dealname"] for d in listed["results"]}
+
+    company = http.put("/companies/v2/companies/1", json={"properties": "nope"})
+    assert company.status_code == 400
