@@ -14,6 +14,7 @@ import uvicorn
 
 from localspot import log
 from localspot.app import create_app
+from localspot.cli_forms import forms_cli
 from localspot.clock import iso
 from localspot.domain import admin
 from localspot.errors import HubSpotError
@@ -27,6 +28,7 @@ clock_cli = typer.Typer(no_args_is_help=True, help="The server clock.")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(apps_cli, name="apps")
 cli.add_typer(clock_cli, name="clock")
+cli.add_typer(forms_cli, name="forms")
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
