@@ -4,6 +4,7 @@ and reading submissions with the sensitive entries removed (SPEC §6, Part B8)."
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -201,3 +202,20 @@ def test_reading_submissions_needs_a_forms_scope(
         refused = client.get(url)
     assert refused.status_code == 403
     assert refused.json()["category"] == "MISSING_SCOPES"
+
+
+def test_concurrent_first_submissions_make_one_contact(full_app: App, http: httpx.Client) -> None:
+    form = passport_form(http)
+    path = secure_path(full_app.hub_id, form["id"])
+    body = {"fields": fields(email="race@example.org", firstname="R")}
+
+    def one(_: int) -> int:
+        return http.post(path, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(one, range(6)))
+    assert statuses == [200] * 6
+    listed = http.get("/crm/v3/objects/contacts", params={"limit": 100}).json()["results"]
+    assert len(listed) == 1
+    read = http.get(f"/form-integrations/v1/submissions/forms/{form['id']}", params={"limit": 50})
+    assert len(read.json()["results"]) == 6

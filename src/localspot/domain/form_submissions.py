@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain import accounts, forms, properties, record_writes
@@ -26,6 +27,7 @@ from localspot.store.schema import form_submissions
 
 MAX_READ_LIMIT = 50
 DEFAULT_READ_LIMIT = 20
+_ATTEMPTS = 2
 _OBJECTS: dict[str, ObjectType] = {"0-1": CONTACTS, "0-2": COMPANIES}
 
 
@@ -60,6 +62,20 @@ def submit(
         if submitter.hub_id != hub_id:
             raise forbidden(f"The access token does not belong to portal {hub_id}")
     submission = parse(data)
+    for attempt in range(_ATTEMPTS):
+        try:
+            target = _write_submission(rt, submitter, hub_id, guid, submission)
+            break
+        except IntegrityError:
+            # Two first submissions with one new email raced; the retry finds the contact.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    return _success(target.form.definition)
+
+
+def _write_submission(
+    rt: Runtime, submitter: Caller | None, hub_id: int, guid: str, submission: Submission
+) -> _Target:
     with rt.store.write() as conn:
         target = _target(conn, hub_id, guid)
         writer = policy.form_writer(hub_id, target.tier, submitter)
@@ -72,7 +88,7 @@ def submit(
             raise FormsError(400, "The request is not valid", [e.as_item() for e in errors])
         contact_id = _write_records(rt, conn, writer, guid, submission, definitions)
         _store(rt, conn, target.form, submission, definitions, contact_id)
-    return _success(target.form.definition)
+    return target
 
 
 def _definitions(

@@ -460,11 +460,23 @@ def upsert(writer: Writer, id_property: str, key: str, given: dict[str, Any]) ->
         if exc.status != 404:
             raise
         row = None
-    if row is not None:
-        writer.update(row, given)
-        return row.id, False
-    [record_id] = writer.create([{**given, id_property: key}])
-    return record_id, True
+    if row is None:
+        savepoint = writer.conn.begin_nested()
+        try:
+            [record_id] = writer.create([{**given, id_property: key}])
+        except HubSpotError as exc:
+            savepoint.rollback()
+            if exc.status != 409:
+                raise
+            # Another transaction created it since the lookup: update that one instead.
+            row = lookup(
+                writer.rt, writer.conn, writer.caller, writer.object_type, key, id_property
+            )
+        else:
+            savepoint.commit()
+            return record_id, True
+    writer.update(row, given)
+    return row.id, False
 
 
 # Merge, restore, GDPR delete, purge -------------------------------------------------------------
