@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from localspot.scopes import all_scopes
 from localspot.testing import App, LocalSpotServer
@@ -219,3 +220,23 @@ def test_concurrent_first_submissions_make_one_contact(full_app: App, http: http
     assert len(listed) == 1
     read = http.get(f"/form-integrations/v1/submissions/forms/{form['id']}", params={"limit": 50})
     assert len(read.json()["results"]) == 6
+
+
+def test_no_plaintext_sensitive_value_at_rest(
+    server: LocalSpotServer, full_app: App, http: httpx.Client
+) -> None:
+    """The submission keeps no sensitive value; the contact keeps it sealed (SQLite files)."""
+    if server.database_url:
+        pytest.skip("reads the SQLite files of the data folder")
+    secret = "AT-REST-PASSPORT-5519"
+    form = passport_form(http)
+    done = http.post(
+        secure_path(full_app.hub_id, form["id"]),
+        json={"fields": fields(email="rest@example.org", passport_number=secret)},
+    )
+    assert done.status_code == 200, done.text
+    assert _contact(http, "rest@example.org").json()["properties"]["passport_number"] == secret
+    files = [p for p in server.data_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix in (".db", ".sqlite", ".sqlite3") or "wal" in p.name for p in files)
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path.name
