@@ -117,7 +117,11 @@ def test_open_endpoint_takes_non_sensitive_fields(
             open_path(full_app.hub_id, form["id"]),
             json={"fields": fields(email="di@example.org", firstname="Di")},
         )
+        preflight = anonymous.options(open_path(full_app.hub_id, form["id"]))
     assert done.status_code == 200, done.text
+    assert done.headers["access-control-allow-origin"] == "*"
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["access-control-allow-methods"]
     assert _contact(http, "di@example.org").json()["properties"]["firstname"] == "Di"
 
 

@@ -40,8 +40,24 @@ def secure_submit(ctx: Ctx) -> Response:
     return _submit(ctx, ctx.caller())
 
 
+# The open endpoint is called from visitors' browsers on other sites, so it allows CORS.
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+}
+
+
 def open_submit(ctx: Ctx) -> Response:
-    return _submit(ctx, None)
+    # TODO(forms): error bodies of the open endpoint lack the CORS headers, so a browser
+    # hides them from the page; the middleware renders errors without knowing the route.
+    response = _submit(ctx, None)
+    response.headers.update(_CORS)
+    return response
+
+
+def open_submit_preflight(ctx: Ctx) -> Response:
+    return Response(status_code=204, headers=_CORS)
 
 
 def list_submissions(ctx: Ctx) -> Response:
@@ -63,5 +79,10 @@ def routes() -> list[BaseRoute]:
             secure_submit,
         ),
         route("/submissions/v3/integration/submit/{hubId}/{formGuid}", ["POST"], open_submit),
+        route(
+            "/submissions/v3/integration/submit/{hubId}/{formGuid}",
+            ["OPTIONS"],
+            open_submit_preflight,
+        ),
         route("/form-integrations/v1/submissions/forms/{formGuid}", ["GET"], list_submissions),
     ]
