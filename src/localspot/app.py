@@ -21,7 +21,10 @@ from localspot.errors import HubSpotError
 from localspot.faces import (
     control,
     control_apps,
+    control_forms,
     control_webhooks,
+    form_submissions,
+    forms_v3,
     legacy_contacts,
     legacy_objects,
     legacy_properties,
@@ -67,6 +70,9 @@ def _routes() -> list[BaseRoute]:
         *control_apps.routes(),
         *control_webhooks.routes(),
         *oauth.routes(),
+        *forms_v3.routes(),
+        *form_submissions.routes(),
+        *control_forms.routes(),
     ]
 
 

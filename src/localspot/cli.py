@@ -15,6 +15,7 @@ import uvicorn
 from localspot import log, webhooks_cli
 from localspot.app import create_app
 from localspot.cli_developer import developer_cli
+from localspot.cli_forms import forms_cli
 from localspot.clock import iso
 from localspot.domain import admin
 from localspot.errors import HubSpotError
@@ -30,6 +31,7 @@ cli.add_typer(apps_cli, name="apps")
 cli.add_typer(clock_cli, name="clock")
 cli.add_typer(developer_cli, name="developer")
 webhooks_cli.register(cli)
+cli.add_typer(forms_cli, name="forms")
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]

@@ -192,3 +192,76 @@ def check_legacy_search(caller: Caller, object_type_id: str) -> None:
                     "data is supported only by CRM Search API v3 or later. Use "
                     f"POST /crm/v3/objects/{key}/search instead."
                 )
+
+
+# Forms ------------------------------------------------------------------------------------------
+
+FORMS_SCOPES = ["forms"]
+SUBMISSION_READ_SCOPES = ["forms", "forms-uploaded-files"]
+# Objects a form field may write to: contacts and companies.
+FORM_OBJECTS = ("0-1", "0-2")
+
+
+def check_forms_access(caller: Caller) -> None:
+    """Form definitions and secure submissions need the ``forms`` scope."""
+    caller.require_any(FORMS_SCOPES)
+
+
+def check_submissions_read(caller: Caller) -> None:
+    caller.require_any(SUBMISSION_READ_SCOPES)
+
+
+def form_writer(hub_id: int, tier: str, submitter: Caller | None) -> Caller:
+    """Who writes a submission's values to records.
+
+    A form writes contacts and companies without the CRM object scopes, as HubSpot's forms do.
+    Sensitive values come only through the secure endpoint, and only with the submitting
+    token's own sensitive write scopes; the open endpoint (``submitter`` None) carries none.
+    """
+    granted = {s for o in FORM_OBJECTS for s in sc.record_scopes(sc.scope_key(o), "write")}
+    if submitter is not None:
+        granted |= {s for s in submitter.scopes if sc.is_sensitive_scope(s)}
+    return Caller(
+        hub_id=hub_id,
+        tier=tier,
+        scopes=frozenset(granted),
+        generation="forms",
+        app_id=submitter.app_id if submitter else None,
+        token_id=submitter.token_id if submitter else None,
+        user_id=submitter.user_id if submitter else None,
+        correlation_id=submitter.correlation_id if submitter else None,
+    )
+
+
+def check_form_values(
+    submitter: Caller | None, writer: Caller, object_type_id: str, definitions: Iterable[Any]
+) -> None:
+    """403 when a submission carries a sensitive value it may not.
+
+    The open endpoint never accepts one; the secure endpoint needs the object's sensitive
+    (or highly sensitive) write scope. Messages name fields only, never values.
+    """
+    protected = sorted({d.name for d in definitions if is_protected(d.data_sensitivity)})
+    if not protected:
+        return
+    if submitter is None:
+        raise forbidden(
+            "This form submission includes sensitive data, which only the authenticated "
+            "secure submission endpoint accepts. Fields: " + ", ".join(protected)
+        )
+    check_values(writer, object_type_id, definitions, "write")
+
+
+def visible_submission_values(
+    entries: Iterable[dict[str, Any]], sensitivity: dict[tuple[str, str], str]
+) -> list[dict[str, Any]]:
+    """A stored submission's values as any reader may see them (SPEC Part B8).
+
+    Entries of sensitive or highly sensitive properties are dropped whole, whatever the
+    reader's scopes. ``sensitivity`` maps (objectTypeId, property name) to its level now.
+    """
+    return [
+        e
+        for e in entries
+        if not is_protected(sensitivity.get((e["objectTypeId"], e["name"]), "non_sensitive"))
+    ]

@@ -515,22 +515,43 @@ def batch_upsert(
     def one(writer: Writer, item: WriteInput) -> Written:
         if not item.id_property:
             raise validation_error("idProperty is required for upsert")
-        try:
-            row = lookup(
-                rt, writer.conn, caller, writer.object_type, item.id or "", item.id_property
-            )
-        except HubSpotError as exc:
-            if exc.status != 404:
-                raise
-            row = None
-        if row is not None:
-            writer.update(row, item.properties)
-            return Written(writer.render_written(row.id, _names(item.properties)), new=False)
+        record_id, new = upsert(writer, item.id_property, item.id or "", item.properties)
+        if not new:
+            return Written(writer.render_written(record_id, _names(item.properties)), new=False)
         given = {**item.properties, item.id_property: item.id}
-        [record_id] = writer.create([given])
         return Written(writer.render_written(record_id, _names(writer.with_defaults(given))))
 
     return run_batch(rt, caller, object_key, inputs, one)
+
+
+def upsert(writer: Writer, id_property: str, key: str, given: dict[str, Any]) -> tuple[int, bool]:
+    """Updates the record whose unique ``id_property`` is ``key``, or creates it with that value.
+
+    Returns the record id and whether it is new. Used by batch upsert and form submissions.
+    """
+    try:
+        row = lookup(writer.rt, writer.conn, writer.caller, writer.object_type, key, id_property)
+    except HubSpotError as exc:
+        if exc.status != 404:
+            raise
+        row = None
+    if row is None:
+        savepoint = writer.conn.begin_nested()
+        try:
+            [record_id] = writer.create([{**given, id_property: key}])
+        except HubSpotError as exc:
+            savepoint.rollback()
+            if exc.status != 409:
+                raise
+            # Another transaction created it since the lookup: update that one instead.
+            row = lookup(
+                writer.rt, writer.conn, writer.caller, writer.object_type, key, id_property
+            )
+        else:
+            savepoint.commit()
+            return record_id, True
+    writer.update(row, given)
+    return row.id, False
 
 
 # Merge, restore, GDPR delete, purge -------------------------------------------------------------

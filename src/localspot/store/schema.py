@@ -464,3 +464,40 @@ Index(
     webhook_deliveries.c.hub_id,
     webhook_deliveries.c.finished_at_ms,
 )
+
+
+# Forms (marketing Forms API v3 definitions, and their submissions) ---------------------------
+# A form's field groups, configuration, display and consent options are kept as HubSpot's JSON.
+
+forms = Table(
+    "forms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("guid", String(36), nullable=False, unique=True),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("form_type", String(32), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("archived_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_forms_listing", "hub_id", "archived", "id"),
+)
+
+# A submission keeps only non-sensitive values in `values`; a sensitive value lives on the
+# record it was written to, and `sensitive_fields` names which such fields were submitted.
+form_submissions = Table(
+    "form_submissions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("form_id", BigInteger, ForeignKey("forms.id", ondelete="CASCADE"), nullable=False),
+    Column("conversion_id", String(36), nullable=False, unique=True),
+    Column("submitted_ms", BigInteger, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    Column("page_url", Text),
+    Column("values", JSON, nullable=False),
+    Column("sensitive_fields", JSON, nullable=False),
+    Column("contact_id", BigInteger),
+    Index("ix_form_submissions_form", "form_id", "id"),
+)
