@@ -124,12 +124,56 @@ class Linker:
         self.now_ms = rt.clock.millis()
         self.changes: list[AssociationChange] = []
         self._counts: dict[tuple[int, str], int] = {}
+        # Filled by the preload_* methods, so that a batch looks records up once, not per input.
+        self._live: dict[tuple[str, str], int | None] = {}
+        self._pairs: dict[tuple[int, int], set[tuple[int, int]]] = {}
+
+    def preload_live(self, object_type: ObjectType, keys: Iterable[Any]) -> None:
+        keys = [str(k) for k in dict.fromkeys(keys)]
+        found, missing = self._lookup(object_type, keys)
+        for key in keys:
+            self._live[(object_type.id, key)] = found.get(key)
+
+    def preload_pairs(self, pairs: list[tuple[int, int]], to_types: tuple[str, str]) -> None:
+        """Current types and association counts of many pairs, in two queries."""
+        froms = {a for a, _ in pairs}
+        tos = {b for _, b in pairs}
+        for a, b in pairs:
+            self._pairs[(a, b)] = set()
+        if pairs:
+            rows = self.conn.execute(
+                select(ra.c.from_id, ra.c.to_id, ra.c.category, ra.c.type_id).where(
+                    ra.c.from_id.in_(froms), ra.c.to_id.in_(tos)
+                )
+            )
+            for a, b, c, t in rows:
+                if (a, b) in self._pairs:
+                    self._pairs[(a, b)].add((c, t))
+        for ids, to_type in ((froms, to_types[1]), (tos, to_types[0])):
+            counts = dict.fromkeys(ids, 0)
+            rows = self.conn.execute(
+                select(ra.c.from_id, func.count(func.distinct(ra.c.to_id)))
+                .where(ra.c.from_id.in_(ids), ra.c.to_object_type_id == to_type)
+                .group_by(ra.c.from_id)
+            )
+            counts.update({a: n for a, n in rows})
+            for a, n in counts.items():
+                self._counts.setdefault((a, to_type), n)
 
     def live(
         self, object_type: ObjectType, keys: Iterable[Any]
     ) -> tuple[dict[str, int], list[str]]:
         """{asked key: record id} of live records (merged ids name their survivor), and misses."""
-        asked = {str(k): parse_id(k) for k in keys}
+        keys = [str(k) for k in keys]
+        if all((object_type.id, k) in self._live for k in keys):
+            hits = {k: self._live[(object_type.id, k)] for k in keys}
+            return {k: v for k, v in hits.items() if v is not None}, [
+                k for k, v in hits.items() if v is None
+            ]
+        return self._lookup(object_type, keys)
+
+    def _lookup(self, object_type: ObjectType, keys: list[str]) -> tuple[dict[str, int], list[str]]:
+        asked = {k: parse_id(k) for k in keys}
         rows = record_store.find_many(
             self.conn, self.caller.hub_id, object_type, [i for i in asked.values() if i is not None]
         )
@@ -166,6 +210,8 @@ class Linker:
         return [self.defs.find(from_ot.id, to_ot.id, s.category, s.type_id) for s in specs]
 
     def _current(self, from_id: int, to_id: int) -> set[tuple[int, int]]:
+        if (from_id, to_id) in self._pairs:
+            return set(self._pairs[(from_id, to_id)])
         rows = self.conn.execute(
             select(ra.c.category, ra.c.type_id).where(ra.c.from_id == from_id, ra.c.to_id == to_id)
         )
@@ -234,7 +280,10 @@ class Linker:
                 rows.append(self._row(to_id, from_id, t.category, t.inverse_id, from_ot.id))
                 self._changed(from_ot, from_id, to_ot, to_id, t, removed=False)
             self.conn.execute(insert(ra), rows)
-        return current | {t.key for t in added}
+        after = current | {t.key for t in added}
+        self._pairs.pop((from_id, to_id), None)
+        self._pairs.pop((to_id, from_id), None)
+        return after
 
     def _row(self, a: int, b: int, category: str, type_id: int, b_type: str) -> dict[str, Any]:
         return {
@@ -291,6 +340,8 @@ class Linker:
     ) -> None:
         if not types:
             return
+        self._pairs.pop((from_id, to_id), None)
+        self._pairs.pop((to_id, from_id), None)
         pairs = [(from_id, to_id, *t.key) for t in types]
         pairs += [(to_id, from_id, *t.inverse_key) for t in types]
         self.conn.execute(

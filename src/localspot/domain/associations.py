@@ -195,12 +195,14 @@ def _each(
         check_write(caller, pair)
         linker = Linker(rt, conn, caller)
         linker.defs.require_default(pair.from_ot, pair.to_ot)
+        _preload(linker, pair, items)
         results: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for item in items:
             savepoint = conn.begin_nested()
             mark = len(linker.changes)
             counts = dict(linker._counts)
+            pairs = dict(linker._pairs)
             try:
                 out = one(linker, pair, item)
                 savepoint.commit()
@@ -208,6 +210,7 @@ def _each(
                 savepoint.rollback()
                 del linker.changes[mark:]
                 linker._counts = counts
+                linker._pairs = pairs
                 if exc.status in (401, 403):
                     raise
                 errors.append(exc.as_batch_error())
@@ -218,6 +221,19 @@ def _each(
                 results.append(out)
         linker.finish()
         return BatchOutcome(results, errors)
+
+
+def _preload(linker: Linker, pair: Resolved, items: list[Any]) -> None:
+    """Items start with (from key, to key): look every record and pair up at once."""
+    linker.preload_live(pair.from_ot, [i[0] for i in items])
+    linker.preload_live(pair.to_ot, [i[1] for i in items])
+    ids = []
+    for item in items:
+        a, _ = linker.live(pair.from_ot, [item[0]])
+        b, _ = linker.live(pair.to_ot, [item[1]])
+        if a and b:
+            ids.append((a[item[0]], b[item[1]]))
+    linker.preload_pairs(ids, (pair.from_ot.id, pair.to_ot.id))
 
 
 def batch_create(rt: Runtime, caller: Caller, from_key: str, to_key: str, raw: Any) -> BatchOutcome:
