@@ -19,6 +19,7 @@ from localspot.domain import maintenance
 from localspot.domain.webhooks import worker as webhook_worker
 from localspot.errors import HubSpotError
 from localspot.faces import (
+    associations_v4,
     control,
     control_apps,
     control_forms,
@@ -73,6 +74,7 @@ def _routes() -> list[BaseRoute]:
         *forms_v3.routes(),
         *form_submissions.routes(),
         *control_forms.routes(),
+        *associations_v4.routes(),
     ]
 
 

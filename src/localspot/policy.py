@@ -265,3 +265,29 @@ def visible_submission_values(
         for e in entries
         if not is_protected(sensitivity.get((e["objectTypeId"], e["name"]), "non_sensitive"))
     ]
+
+
+# Associations -----------------------------------------------------------------------------------
+# An association carries no property value, so no sensitive scope is ever involved.
+
+
+def check_association_read(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    """Listing associations needs the read scope of both object types."""
+    check_record_access(caller, from_type_id, "read")
+    check_record_access(caller, to_type_id, "read")
+
+
+def check_association_write(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    """Associating changes the record written from; the other side need only be readable."""
+    check_record_access(caller, from_type_id, "write")
+    check_record_access(caller, to_type_id, "read")
+
+
+def check_association_definition_read(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    check_definition_read(caller, from_type_id)
+    check_definition_read(caller, to_type_id)
+
+
+def check_association_definition_write(caller: Caller, from_type_id: str) -> None:
+    """Labels are part of the object's schema, as properties are."""
+    caller.require_any(sc.schema_write_scopes(sc.scope_key(from_type_id)))

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     # POSTs one worker keeps in flight over all apps (each app also has its own limit).
     webhook_worker_concurrency: int = 64
     webhook_max_subscriptions: int = 1000
+    # Associations: records of one object type a record may be associated with (HubSpot's
+    # technical limit for a company's contacts is 50,000), labels per object pair (HubSpot's
+    # guide: up to 10), and inputs per v4 batch (its guide: 1,000 for reads, 2,000 for creates).
+    associations_max_per_record: int = 50_000
+    associations_max_labels_per_pair: int = 10
+    associations_max_batch_read: int = 1_000
+    associations_max_batch_write: int = 2_000
 
     @cached_property
     def sqlalchemy_url(self) -> str:

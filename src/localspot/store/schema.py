@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -500,4 +501,39 @@ form_submissions = Table(
     Column("sensitive_fields", JSON, nullable=False),
     Column("contact_id", BigInteger),
     Index("ix_form_submissions_form", "form_id", "id"),
+)
+
+
+# Associations ------------------------------------------------------------------------------------
+# HubSpot-defined association types live in code (domain/association_types.py). Definitions an
+# account makes (labels, custom object pairs) live here; their id is their associationTypeId.
+
+association_definitions = Table(
+    "association_definitions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("from_object_type_id", String(32), nullable=False),
+    Column("to_object_type_id", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    # None: the unlabeled default type of a custom object pair.
+    Column("label", String(400)),
+    Column("inverse_id", BigInteger),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_association_definitions_pair", "hub_id", "from_object_type_id", "to_object_type_id"),
+)
+
+# One row per direction and type: (A -> B, 279) and (B -> A, 280), so a record's associations of
+# one object type are one indexed range. category: 0 HUBSPOT_DEFINED, 1 USER_DEFINED.
+record_associations = Table(
+    "record_associations",
+    metadata,
+    Column("from_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("to_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", SmallInteger, primary_key=True, autoincrement=False),
+    Column("type_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_object_type_id", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_record_associations_listing", "from_id", "to_object_type_id", "to_id"),
+    Index("ix_record_associations_to", "to_id"),
 )
