@@ -20,6 +20,7 @@ from localspot.domain import object_types, record_store
 from localspot.domain.association_definitions import Definitions
 from localspot.domain.association_types import AssociationType
 from localspot.domain.object_types import ObjectType
+from localspot.domain.webhooks.events import ChangeEvent, emit
 from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
@@ -41,15 +42,43 @@ class AssociationChange:
     category: str
     type_id: int
     removed: bool
+    primary: bool = False
 
 
-def record_changes(conn: Connection, changes: list[AssociationChange]) -> None:
-    """The one place association changes are collected, inside the writing transaction.
+_EVENT_NAMES = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
 
-    TODO(webhooks): write ``associationChange`` events (both sides are already in
-    ``changes``) to the outbox here once webhooks are merged.
+
+def record_changes(
+    conn: Connection, caller: Caller, now_ms: int, changes: list[AssociationChange]
+) -> None:
+    """Queues an ``associationChange`` event per side of each change, in the write's transaction.
+
+    Association data is not sensitive: these events carry ids and the type, never a value.
     """
-    del conn, changes
+    source_id = str(caller.app_id) if caller.app_id is not None else None
+    emit(
+        conn,
+        [
+            ChangeEvent(
+                hub_id=caller.hub_id,
+                object_type_id=c.from_type,
+                object_id=c.from_id,
+                kind="associationChange",
+                occurred_at_ms=now_ms,
+                change_source="API",
+                source_id=source_id,
+                extra={
+                    "associationType": f"{_EVENT_NAMES.get(c.from_type, c.from_type)}_TO_"
+                    f"{_EVENT_NAMES.get(c.to_type, c.to_type)}",
+                    "fromObjectId": c.from_id,
+                    "toObjectId": c.to_id,
+                    "associationRemoved": c.removed,
+                    "isPrimaryAssociation": c.primary,
+                },
+            )
+            for c in changes
+        ],
+    )
 
 
 # Parsing ----------------------------------------------------------------------------------------
@@ -305,10 +334,12 @@ class Linker:
         removed: bool,
     ) -> None:
         self.changes.append(
-            AssociationChange(from_ot.id, a, to_ot.id, b, t.category, t.type_id, removed)
+            AssociationChange(from_ot.id, a, to_ot.id, b, t.category, t.type_id, removed, t.primary)
         )
         self.changes.append(
-            AssociationChange(to_ot.id, b, from_ot.id, a, t.category, t.inverse_id, removed)
+            AssociationChange(
+                to_ot.id, b, from_ot.id, a, t.category, t.inverse_id, removed, t.primary
+            )
         )
 
     def _move_primary(
@@ -387,7 +418,7 @@ class Linker:
         ]
 
     def finish(self) -> None:
-        record_changes(self.conn, self.changes)
+        record_changes(self.conn, self.caller, self.now_ms, self.changes)
 
 
 # Reading ----------------------------------------------------------------------------------------
