@@ -437,3 +437,21 @@ def test_date_versioned_paths(http: httpx.Client) -> None:
     assert read.json()["results"][0]["to"][0]["toObjectId"] == int(ticket)
     labels = http.get("/crm/associations/2026-03/tickets/companies/labels").json()["results"]
     assert [(t["typeId"], t["label"]) for t in labels] == [(339, None), (26, "Primary")]
+
+
+def test_merge_moves_associations_to_the_survivor(http: httpx.Client) -> None:
+    primary = http.post("/crm/v3/objects/contacts", json={"properties": {"email": "s1@x.org"}})
+    merged = http.post("/crm/v3/objects/contacts", json={"properties": {"email": "s2@x.org"}})
+    company = http.post("/crm/v3/objects/companies", json={"properties": {"name": "Kept"}})
+    p, m, c = primary.json()["id"], merged.json()["id"], company.json()["id"]
+    assert http.put(f"/crm/v4/objects/contacts/{m}/associations/default/companies/{c}").is_success
+    assert (
+        http.post(
+            "/crm/v3/objects/contacts/merge", json={"primaryObjectId": p, "objectIdToMerge": m}
+        ).status_code
+        == 200
+    )
+    listed = http.get(f"/crm/v4/objects/contacts/{p}/associations/companies").json()["results"]
+    assert [r["toObjectId"] for r in listed] == [int(c)]
+    back = http.get(f"/crm/v4/objects/companies/{c}/associations/contacts").json()["results"]
+    assert [r["toObjectId"] for r in back] == [int(p)]

@@ -529,3 +529,36 @@ def check_read(caller: Caller, pair: Resolved) -> None:
 
 def check_write(caller: Caller, pair: Resolved) -> None:
     policy.check_association_write(caller, pair.from_ot.id, pair.to_ot.id)
+
+
+def move_on_merge(
+    rt: Runtime,
+    conn: Connection,
+    caller: Caller,
+    object_type: ObjectType,
+    merged_id: int,
+    primary_id: int,
+) -> None:
+    """A merge hands the merged record's associations to the surviving record, as HubSpot does.
+
+    Associations between the two records themselves are dropped, not turned into a loop.
+    """
+    held = conn.execute(
+        select(ra.c.to_id, ra.c.to_object_type_id, ra.c.category, ra.c.type_id).where(
+            ra.c.from_id == merged_id
+        )
+    ).all()
+    if not held:
+        return
+    linker = Linker(rt, conn, caller)
+    by_target: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for to_id, to_type, category, type_id in held:
+        by_target.setdefault((to_id, to_type), []).append((category, type_id))
+    for (to_id, to_type), keys in by_target.items():
+        to_ot = object_types.resolve(conn, caller.hub_id, to_type)
+        linker.unlink_all(object_type, merged_id, to_ot, to_id)
+        if to_id == primary_id:
+            continue
+        kinds = [t for t in linker.defs.between(object_type.id, to_ot.id) if t.key in set(keys)]
+        linker.link(object_type, primary_id, to_ot, to_id, kinds)
+    linker.finish()

@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from localspot import policy
-from localspot.domain import associations, object_types, pipelines, properties, record_store
+from localspot.domain import (
+    association_links,
+    associations,
+    object_types,
+    pipelines,
+    properties,
+    record_store,
+)
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
 from localspot.domain.records import always_returned, lookup, render
@@ -603,6 +610,7 @@ def merge(
         record_store.write_changes(
             conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
         )
+        association_links.move_on_merge(rt, conn, caller, object_type, merged.id, primary.id)
         conn.execute(
             update(records)
             .where(records.c.id == merged.id)
