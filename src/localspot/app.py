@@ -15,15 +15,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from localspot.domain import maintenance
+from localspot.domain import keys, maintenance
 from localspot.errors import HubSpotError
-from localspot.faces import control, properties_v3
+from localspot.faces import control, control_protection, properties_v3
 from localspot.faces.http import RequestMiddleware, error_response
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+KEYS_EVERY_SECONDS = 1.0
+# Time a server spends re-encrypting before it lets the loop breathe (requests keep flowing
+# meanwhile: each batch is one short transaction).
+ROTATION_SLICE_SECONDS = 0.5
 
 
 class ApiVersionConvertor(Convertor[str]):
@@ -42,7 +46,7 @@ register_url_convertor("apiversion", ApiVersionConvertor())
 
 
 def _routes() -> list[BaseRoute]:
-    return [*properties_v3.routes(), *control.routes()]
+    return [*properties_v3.routes(), *control.routes(), *control_protection.routes()]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -70,7 +74,12 @@ def create_app(runtime: Runtime, background: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_purge_loop(runtime))] if background else []
+        tasks = []
+        if background:
+            tasks = [
+                asyncio.create_task(_purge_loop(runtime)),
+                asyncio.create_task(_keys_loop(runtime)),
+            ]
         yield
         for task in tasks:
             task.cancel()
@@ -92,3 +101,16 @@ async def _purge_loop(runtime: Runtime) -> None:
         except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
             log.error("purge failed", extra={"fields": {"error": type(exc).__name__}})
         await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+
+async def _keys_loop(runtime: Runtime) -> None:
+    """Follows key rotations made by other processes and does re-encryption work."""
+    while True:
+        busy = False
+        try:
+            await asyncio.to_thread(keys.refresh, runtime)
+            progress = await asyncio.to_thread(keys.run, runtime, ROTATION_SLICE_SECONDS)
+            busy = not progress.idle and not progress.done
+        except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
+            log.error("key rotation step failed", extra={"fields": {"error": type(exc).__name__}})
+        await asyncio.sleep(0.01 if busy else KEYS_EVERY_SECONDS)

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     purge_after_days: int = 90
 
+    # Audit rows older than this are pruned (0 keeps them for ever); the chain stays verifiable.
+    audit_retention_days: int = 365
+    # Values re-encrypted per transaction during a key rotation.
+    rotation_batch: int = 2000
+
     @cached_property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
