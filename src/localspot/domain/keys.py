@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
 
 from localspot.domain import audit, state
 from localspot.protection import Keyring, KeyringError, Protector, SealedValueError, ValueRef
@@ -254,10 +254,9 @@ def _work(conn: Connection, protector: Protector, job: Any, size: int, now_ms: i
         rows, cursor = _value_batch(conn, prefix, (job.cursor_a, job.cursor_b), size)
     else:
         rows, cursor = _history_batch(conn, prefix, job.cursor_a, size)
-    updates, unreadable = _reseal(protector, rows)
+    updates, unreadable = _reseal(protector, rows, job.phase)
     if updates:
-        table = values if job.phase == "values" else history
-        _compare_and_set(conn, table, job.phase, updates)
+        _compare_and_set(conn, job.phase, updates)
     step = Progress(resealed=len(updates), unreadable=unreadable)
     pass_resealed = job.pass_resealed + len(updates)
     changes: dict[str, Any] = {"resealed": job.resealed + len(updates)}
@@ -309,8 +308,8 @@ def _value_batch(
         .order_by(values.c.record_id, values.c.property_id)
         .limit(size)
     )
-    rows = conn.execute(query).all()
-    return rows, ((rows[-1].a, rows[-1].b) if rows else after)
+    rows = conn.execute(query).tuples().all()
+    return rows, ((rows[-1][0], rows[-1][1]) if rows else after)
 
 
 def _history_batch(
@@ -319,7 +318,7 @@ def _history_batch(
     query = (
         select(
             history.c.id.label("a"),
-            history.c.record_id,
+            history.c.record_id.label("b"),
             history.c.value_ct,
             records.c.hub_id,
             records.c.object_type_id,
@@ -331,35 +330,39 @@ def _history_batch(
         .order_by(history.c.id)
         .limit(size)
     )
-    rows = conn.execute(query).all()
-    return rows, ((rows[-1].a, 0) if rows else (after, 0))
+    rows = conn.execute(query).tuples().all()
+    return rows, ((rows[-1][0], 0) if rows else (after, 0))
 
 
-def _reseal(protector: Protector, rows: list[Any]) -> tuple[list[dict[str, Any]], int]:
-    updates, unreadable = [], 0
-    for row in rows:
-        record_id = row.a if "b" in row._fields else row.record_id
-        ref = ValueRef(row.hub_id, row.object_type_id, record_id, row.name)
+def _reseal(protector: Protector, rows: list[Any], phase: str) -> tuple[list[tuple[Any, ...]], int]:
+    """(new, key..., old) parameter tuples for the compare-and-set, and the unreadable count."""
+    updates: list[tuple[Any, ...]] = []
+    unreadable = 0
+    for a, b, old, hub_id, object_type_id, name in rows:
+        # Values are keyed (record, property); history rows by their own id, record second.
+        record_id = a if phase == "values" else b
         try:
-            sealed = protector.reseal(ref, row.value_ct)
+            new = protector.reseal(ValueRef(hub_id, object_type_id, record_id, name), old)
         except SealedValueError:
             # Never guess: a value that does not open stays as it is, and is counted.
             unreadable += 1
             continue
-        if sealed is not None:
-            key = {"k_a": row.a, "k_b": row.b} if "b" in row._fields else {"k_a": row.a}
-            updates.append({**key, "old": row.value_ct, "new": sealed})
+        if new is not None:
+            updates.append((new, a, b, old) if phase == "values" else (new, a, old))
     return updates, unreadable
 
 
-def _compare_and_set(conn: Connection, table: Any, phase: str, updates: list[dict[str, Any]]):
-    where = [table.c.value_ct == bindparam("old")]
+def _compare_and_set(conn: Connection, phase: str, updates: list[tuple[Any, ...]]) -> None:
+    """Straight to the driver: this loop is the rotation's hot path."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     if phase == "values":
-        where += [table.c.record_id == bindparam("k_a"), table.c.property_id == bindparam("k_b")]
+        sql = (
+            f"UPDATE record_values SET value_ct = {mark} "
+            f"WHERE record_id = {mark} AND property_id = {mark} AND value_ct = {mark}"
+        )
     else:
-        where += [table.c.id == bindparam("k_a")]
-    statement = update(table).where(*where).values(value_ct=bindparam("new"))
-    conn.execute(statement.execution_options(synchronize_session=False), updates)
+        sql = f"UPDATE record_history SET value_ct = {mark} WHERE id = {mark} AND value_ct = {mark}"
+    conn.exec_driver_sql(sql, updates)
 
 
 def _left_over(conn: Connection, prefix: bytes) -> int:

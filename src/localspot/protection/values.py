@@ -99,17 +99,30 @@ class Protector:
 
     def open(self, ref: ValueRef, envelope: bytes) -> str:
         """The plaintext; SealedValueError when the envelope was tampered with or moved."""
-        key_id, nonce, sealed = _parse(envelope)
+        return self._open(ref, *_parse(envelope)).decode()
+
+    def _open(self, ref: ValueRef, key_id: str, nonce: bytes, sealed: bytes) -> bytes:
         try:
-            return self._cipher(key_id).decrypt(nonce, sealed, ref.aad()).decode()
+            plain = self._cipher(key_id).decrypt(nonce, sealed, ref.aad())
+            plain.decode()
+            return plain
         except (InvalidTag, UnicodeDecodeError):
             raise SealedValueError("a sealed value failed authentication") from None
 
     def reseal(self, ref: ValueRef, envelope: bytes) -> bytes | None:
         """The value sealed again under the primary key; None when it already is."""
-        if self.key_id_of(envelope) == self._keyring.primary:
+        key_id, nonce, sealed = _parse(envelope)
+        ring = self._keyring
+        if key_id == ring.primary:
             return None
-        return self.seal(ref, self.open(ref, envelope))
+        plain = self._open(ref, key_id, nonce, sealed)
+        fresh = os.urandom(NONCE_BYTES)
+        aad = ref.aad()
+        return (
+            envelope_prefix(ring.primary)
+            + fresh
+            + self._cipher(ring.primary).encrypt(fresh, plain, aad)
+        )
 
     @staticmethod
     def key_id_of(envelope: bytes) -> str:
