@@ -71,7 +71,8 @@ def list_audit(ctx: Ctx) -> Response:
     filters = _filters(ctx)
     if ctx.choice("format", ("json", "jsonl"), "json") == "jsonl":
         return StreamingResponse(_lines(audit.export(ctx.runtime, filters)), media_type=JSONL)
-    limit = _int_param(ctx, "limit") or 100
+    limit = _int_param(ctx, "limit")
+    limit = 100 if limit is None else limit
     if not 1 <= limit <= MAX_LIMIT:
         raise validation_error(f"limit must be between 1 and {MAX_LIMIT}")
     after = _int_param(ctx, "after") or 0
