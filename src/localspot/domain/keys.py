@@ -308,7 +308,7 @@ def _value_batch(
         .order_by(values.c.record_id, values.c.property_id)
         .limit(size)
     )
-    rows = conn.execute(query).tuples().all()
+    rows = conn.execute(query).all()
     return rows, ((rows[-1][0], rows[-1][1]) if rows else after)
 
 
@@ -330,7 +330,7 @@ def _history_batch(
         .order_by(history.c.id)
         .limit(size)
     )
-    rows = conn.execute(query).tuples().all()
+    rows = conn.execute(query).all()
     return rows, ((rows[-1][0], 0) if rows else (after, 0))
 
 
