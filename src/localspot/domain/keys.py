@@ -401,6 +401,7 @@ def _counts(conn: Connection, ring: Keyring) -> dict[str, int]:
 
 
 def status(rt: Runtime) -> dict[str, Any]:
+    refresh(rt)  # another process may have rotated or retired meanwhile
     ring = rt.protector.keyring
     with rt.store.read() as conn:
         primary = state.get(conn, PRIMARY)
