@@ -124,7 +124,8 @@ def seed(
 
 
 def open_runtime(data_dir: Path) -> tuple[Runtime, int]:
-    rt = Runtime.open(Settings(data_dir=data_dir, database_url=""))
+    # One process: nothing else seals under the old key, so no settling time is needed.
+    rt = Runtime.open(Settings(data_dir=data_dir, database_url="", rotation_settle_seconds=0))
     made = admin.bootstrap_if_empty(rt)
     assert made is not None
     return rt, made.hub_id

@@ -173,7 +173,9 @@ def test_an_interrupted_rotation_resumes_where_it_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with fresh_database_url() as url:
-        settings = Settings(data_dir=tmp_path, database_url=url, rotation_batch=500)
+        settings = Settings(
+            data_dir=tmp_path, database_url=url, rotation_batch=500, rotation_settle_seconds=0
+        )
         rt = Runtime.open(settings)
         seeded = _seeded(rt, None, 1000)  # 4000 sealed values
         keys.rotate(rt)

@@ -110,7 +110,7 @@ async def _keys_loop(runtime: Runtime) -> None:
         try:
             await asyncio.to_thread(keys.refresh, runtime)
             progress = await asyncio.to_thread(keys.run, runtime, ROTATION_SLICE_SECONDS)
-            busy = not progress.idle and not progress.done
+            busy = not (progress.idle or progress.done or progress.settling)
         except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
             log.error("key rotation step failed", extra={"fields": {"error": type(exc).__name__}})
         await asyncio.sleep(0.01 if busy else KEYS_EVERY_SECONDS)

@@ -80,6 +80,9 @@ def keys_rotate(
         total += progress.resealed
         if progress.done or progress.idle:
             break
+        if progress.settling:
+            time.sleep(0.5)  # letting running servers switch to the new key
+            continue
         typer.echo(f"  re-encrypted {total} values", err=True)
     seconds = time.monotonic() - started
     typer.echo(f"re-encrypted {total} values in {seconds:.1f} s", err=True)

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     audit_retention_days: int = 365
     # Values re-encrypted per transaction during a key rotation.
     rotation_batch: int = 2000
+    # Other processes seal under the old key until they notice a rotation (about a second, plus
+    # a transaction in flight); a rotation is declared done only after this long, with a last
+    # look for such values.
+    rotation_settle_seconds: float = 5.0
 
     @cached_property
     def sqlalchemy_url(self) -> str:

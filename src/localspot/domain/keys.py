@@ -201,10 +201,16 @@ class Progress:
     unreadable: int = 0
     done: bool = False
     idle: bool = False
+    # Everything is resealed, but other processes may still be sealing under the old key.
+    settling: bool = False
 
 
 def run(rt: Runtime, max_seconds: float | None = None) -> Progress:
-    """Works on the running rotation, batch after batch, until done or ``max_seconds`` passed."""
+    """Works on the running rotation, batch after batch, until done or ``max_seconds`` passed.
+
+    Without ``max_seconds`` it also waits out the settling time; with it, it returns then
+    (``settling``) so a server's loop can sleep.
+    """
     progress = Progress()
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     while deadline is None or time.monotonic() < deadline:
@@ -214,6 +220,11 @@ def run(rt: Runtime, max_seconds: float | None = None) -> Progress:
             return progress
         progress.resealed += step.resealed
         progress.unreadable += step.unreadable
+        if step.settling:
+            if deadline is not None:
+                progress.settling = True
+                return progress
+            time.sleep(0.2)
         if step.done:
             progress.done = True
             _retire_if_asked(rt)
@@ -241,15 +252,20 @@ def _batch(rt: Runtime, size: int) -> Progress | None:
             refresh_needed = True
         else:
             refresh_needed = False
-            step = _work(conn, protector, job, size, rt.clock.millis())
+            settle_ms = int(rt.settings.rotation_settle_seconds * 1000)
+            step = _work(conn, protector, job, size, rt.clock.millis(), settle_ms)
     if refresh_needed:
         # Another process promoted a key this one has not loaded yet.
         return None if not refresh(rt) else Progress()
     return step
 
 
-def _work(conn: Connection, protector: Protector, job: Any, size: int, now_ms: int) -> Progress:
+def _work(
+    conn: Connection, protector: Protector, job: Any, size: int, now_ms: int, settle_ms: int
+) -> Progress:
     prefix = envelope_prefix(job.target_key_id)
+    if job.phase == "settle":
+        return _settle(conn, job, prefix, now_ms, settle_ms)
     if job.phase == "values":
         rows, cursor = _value_batch(conn, prefix, (job.cursor_a, job.cursor_b), size)
     else:
@@ -270,7 +286,9 @@ def _work(conn: Connection, protector: Protector, job: Any, size: int, now_ms: i
         left = _left_over(conn, prefix)
         changes.update(passes=job.passes + 1, phase="values", cursor_a=0, cursor_b=0)
         pass_resealed = 0
-        if left == 0 or job.pass_resealed + len(updates) == 0:
+        if left == 0 and now_ms - job.started_ms < settle_ms:
+            changes.update(phase="settle")
+        elif left == 0 or job.pass_resealed + len(updates) == 0:
             changes.update(state="done", finished_ms=now_ms)
             step.done = True
             if left:
@@ -279,6 +297,20 @@ def _work(conn: Connection, protector: Protector, job: Any, size: int, now_ms: i
                     extra={"fields": {"rotation": job.id, "count": left}},
                 )
     changes["pass_resealed"] = pass_resealed
+    conn.execute(update(rotations).where(rotations.c.id == job.id).values(changes))
+    return step
+
+
+def _settle(conn: Connection, job: Any, prefix: bytes, now_ms: int, settle_ms: int) -> Progress:
+    """After the settling time: done if nothing was sealed under an old key, else a new pass."""
+    if now_ms - job.started_ms < settle_ms:
+        return Progress(settling=True)
+    if _left_over(conn, prefix):
+        changes: dict[str, Any] = {"phase": "values", "cursor_a": 0, "cursor_b": 0}
+        step = Progress()
+    else:
+        changes = {"state": "done", "finished_ms": now_ms}
+        step = Progress(done=True)
     conn.execute(update(rotations).where(rotations.c.id == job.id).values(changes))
     return step
 
