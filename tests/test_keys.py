@@ -155,7 +155,7 @@ def test_rotation_under_load_loses_and_garbles_nothing(own: LocalSpotServer) -> 
         assert client.error is None, repr(client.error)
         assert client.writes > 20 and client.reads > 20
 
-        assert status["valuesUnderOldKeys"] == 0
+        assert status["valuesUnderOldKeys"] == 0, status
         assert {k["id"] for k in status["keys"]} == {before["primary"], new}
         keys.refresh(rt)
         assert _check_all(rt, seeded) >= 4 * 3000

@@ -282,13 +282,13 @@ def _work(
         changes.update(phase="history", cursor_a=0, cursor_b=0)
     else:
         # End of a pass. Values a slow writer sealed under an old key meanwhile need another.
-        # A pass that resealed nothing leaves only values that do not open: stop there.
         left = _left_over(conn, prefix)
         changes.update(passes=job.passes + 1, phase="values", cursor_a=0, cursor_b=0)
         pass_resealed = 0
         if left == 0 and now_ms - job.started_ms < settle_ms:
             changes.update(phase="settle")
-        elif left == 0 or job.pass_resealed + len(updates) == 0:
+        elif left == 0 or (job.pass_resealed + len(updates) == 0 and job.passes >= 2):
+            # A later pass that resealed nothing: what is left does not open; stop there.
             changes.update(state="done", finished_ms=now_ms)
             step.done = True
             if left:
@@ -435,7 +435,8 @@ def _counts(conn: Connection, ring: Keyring) -> dict[str, int]:
 def status(rt: Runtime) -> dict[str, Any]:
     refresh(rt)  # another process may have rotated or retired meanwhile
     ring = rt.protector.keyring
-    with rt.store.read() as conn:
+    # One snapshot, so the per-key counts and the total agree while writers keep writing.
+    with rt.store.read(snapshot=True) as conn:
         primary = state.get(conn, PRIMARY)
         counts = _counts(conn, ring)
         sealed = sum(
