@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     associations_max_labels_per_pair: int = 10
     associations_max_batch_read: int = 1_000
     associations_max_batch_write: int = 2_000
+    # Audit rows older than this are pruned (0 keeps them for ever); the chain stays verifiable.
+    audit_retention_days: int = 365
+    # Values re-encrypted per transaction during a key rotation.
+    rotation_batch: int = 2000
+    # Other processes seal under the old key until they notice a rotation (about a second, plus
+    # a transaction in flight); a rotation is declared done only after this long, with a last
+    # look for such values.
+    rotation_settle_seconds: float = 5.0
 
     @cached_property
     def sqlalchemy_url(self) -> str:

@@ -537,3 +537,47 @@ record_associations = Table(
     Index("ix_record_associations_listing", "from_id", "to_object_type_id", "to_id"),
     Index("ix_record_associations_to", "to_id"),
 )
+
+
+# Protection: audit trail and key rotation ----------------------------------------------------
+
+# Append-only and hash-chained: `hash` is sha256 of the previous row's hash and this row's
+# canonical JSON (domain/audit.py). `seq` is the chain position, assigned under the chain-head
+# lock, so it has no gaps; a gap or a wrong hash shows an edited or deleted row. Never a value.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("hub_id", BigInteger),
+    Column("app_id", BigInteger),
+    Column("token_id", String(64)),
+    Column("user_id", BigInteger),
+    Column("action", String(32), nullable=False),
+    Column("object_type_id", String(32)),
+    Column("record_ids", Text, nullable=False),
+    Column("property_names", Text, nullable=False),
+    Column("correlation_id", String(64)),
+    Column("detail", Text),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_hub_at", "hub_id", "at_ms"),
+    Index("ix_audit_log_at", "at_ms"),
+)
+
+# One row per key rotation; the cursor makes an interrupted re-encryption resume where it was.
+key_rotations = Table(
+    "key_rotations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("target_key_id", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # running | done
+    Column("retire_when_done", Boolean, nullable=False, default=False),
+    Column("phase", String(16), nullable=False),  # values | history
+    Column("cursor_a", BigInteger, nullable=False, default=0),
+    Column("cursor_b", BigInteger, nullable=False, default=0),
+    Column("resealed", BigInteger, nullable=False, default=0),
+    Column("pass_resealed", BigInteger, nullable=False, default=0),
+    Column("passes", Integer, nullable=False, default=0),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
+)
