@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from localspot.clock import Clock
 from localspot.domain import accounts
@@ -11,6 +13,9 @@ from localspot.protection import Keyring, KeyringError, Protector
 from localspot.protection.keyring import KeyringSource
 from localspot.settings import Settings
 from localspot.store.engine import Store
+
+if TYPE_CHECKING:
+    from localspot.domain.audit import ReadLog
 
 
 @dataclass
@@ -46,7 +51,15 @@ class Runtime:
             keys.adopt(conn, protector, clock.millis())
         return cls(settings, store, clock, protector, source)
 
+    @cached_property
+    def audit_reads(self) -> ReadLog:
+        from localspot.domain.audit import ReadLog  # audit works on a Runtime; imported late
+
+        return ReadLog(self)
+
     def close(self) -> None:
+        if "audit_reads" in self.__dict__:
+            self.audit_reads.close()
         self.store.dispose()
 
 

@@ -15,6 +15,8 @@ denials, whose transaction rolls back, use :func:`record_apart`.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,7 @@ ACTIONS = frozenset(
         "key_rotation",
     }
 )
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 HEAD = "audit_head"
 ANCHOR = "audit_anchor"
@@ -110,6 +113,73 @@ def record_apart(
             property_names,
             detail,
         )
+
+
+class ReadLog:
+    """Read rows, appended in batches by a background thread.
+
+    A read runs in a read transaction and is answered at once; chaining its audit row in a
+    write transaction (a disk sync on SQLite) per request would cost more than the read. Rows
+    wait here at most ``FLUSH_SECONDS`` (their time is the read's); a crash of the process can
+    lose that much of the read trail, never a write's. ``flush`` writes what waits, at once.
+    """
+
+    FLUSH_SECONDS = 0.1
+    MAX_PENDING = 1000
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._pending: list[tuple[int, Caller | None, str, str | None, list[int], list[str]]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="audit-reads", daemon=True)
+        self._thread.start()
+
+    def add(
+        self,
+        caller: Caller | None,
+        action: str,
+        object_type_id: str | None,
+        record_ids: list[int],
+        property_names: list[str],
+    ) -> None:
+        entry = (
+            self._rt.clock.millis(),
+            caller,
+            action,
+            object_type_id,
+            record_ids,
+            property_names,
+        )
+        with self._lock:
+            self._pending.append(entry)
+            if len(self._pending) >= self.MAX_PENDING:
+                self._wake.set()
+
+    def flush(self) -> None:
+        with self._lock:
+            waiting, self._pending = self._pending, []
+        if not waiting:
+            return
+        with self._rt.store.write() as conn:
+            for at_ms, caller, action, object_type_id, record_ids, names in waiting:
+                record(conn, at_ms, caller, action, object_type_id, record_ids, names)
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - keep the trail flowing; next run retries
+                log.error("audit flush failed", extra={"fields": {"error": type(exc).__name__}})
+
+    def close(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
 
 
 def record_denial(rt: Runtime, denied: SensitiveAccessDenied) -> None:
@@ -268,6 +338,7 @@ class Filters:
 def query(rt: Runtime, filters: Filters, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """One page of rows in chain order, after position ``after``."""
     filters.check()
+    rt.audit_reads.flush()
     with rt.store.read() as conn:
         rows = conn.execute(
             select(audit_log)

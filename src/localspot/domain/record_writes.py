@@ -16,6 +16,7 @@ from localspot import policy
 from localspot.domain import (
     association_links,
     associations,
+    audit,
     object_types,
     pipelines,
     properties,
@@ -203,6 +204,7 @@ class Writer:
             self.source,
         )
         self.announce([self.event(rid, "creation") for rid in ids] + self.property_events(changes))
+        self.audit(changes)
         return ids
 
     def _check_required(self, prepared: list[list[tuple[Any, Stored]]]) -> None:
@@ -247,6 +249,7 @@ class Writer:
         )
         record_store.touch(self.conn, [row.id], self.now_ms)
         self.announce(self.property_events(changes))
+        self.audit(changes)
         return changes
 
     # Webhook events, in the write's own transaction (transactional outbox) -------------------
@@ -284,6 +287,22 @@ class Writer:
     def announce(self, events: list[ChangeEvent]) -> None:
         if events:
             emit(self.conn, events)
+
+    def audit(self, changes: list[Change]) -> None:
+        """Writing sensitive values is audited in the write's own transaction."""
+        touched = [c for c in changes if policy.is_protected(c.definition.data_sensitivity)]
+        if touched:
+            action = "form_submission" if self.source.type == "FORM" else "write"
+            audit.record(
+                self.conn,
+                self.now_ms,
+                self.caller,
+                action,
+                self.object_type.id,
+                [c.record_id for c in touched],
+                [c.definition.name for c in touched],
+                {"source": self.source.type},
+            )
 
     def _claim_unique(self, changes: list[Change], creating: bool) -> None:
         if creating:
@@ -637,6 +656,7 @@ def merge(
                 *writer.property_events(changes),
             ]
         )
+        writer.audit(changes)
         return writer.render_written(primary.id, list(object_type.default_properties))
 
 

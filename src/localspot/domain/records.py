@@ -96,6 +96,7 @@ class Reader:
         self, rows: list[Any], shown_ids: list[int] | None = None
     ) -> list[dict[str, Any]]:
         ids = [r.id for r in rows]
+        self._audit(ids)
         values = record_store.load_values(
             self.conn,
             self.rt.protector,
@@ -127,6 +128,18 @@ class Reader:
                 )
             )
         return out
+
+    def _audit(self, ids: list[int]) -> None:
+        """Returning sensitive values is an audited read (names and ids, never values)."""
+        names = sorted(
+            {
+                d.name
+                for d in [*self.definitions, *self.history_definitions]
+                if policy.is_protected(d.data_sensitivity)
+            }
+        )
+        if names and ids:
+            self.rt.audit_reads.add(self.caller, "read", self.object_type.id, ids, names)
 
 
 def parse_id(raw: str) -> int:
