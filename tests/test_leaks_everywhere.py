@@ -1,0 +1,216 @@
+"""Canaries in sensitive properties of every object type, driven through every API family with
+tokens of every scope combination: a canary shows only where its caller may read it, and never
+in the log, the raw store, webhook payloads, legacy or form responses, or error bodies."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from localspot.scopes import all_scopes
+from localspot.testing import App, LocalSpotServer
+from tests import leakcheck
+from tests.conftest import http_client
+from tests.forms_helpers import field, fields, form_body, secure_path
+from tests.records_helpers import STANDARD, add_custom_object, add_property
+from tests.webhook_helpers import wire
+from tests.webhook_receiver import Receiver
+
+BASE = {
+    "contacts": ["crm.objects.contacts.read", "crm.objects.contacts.write"],
+    "companies": ["crm.objects.companies.read", "crm.objects.companies.write"],
+    "deals": ["crm.objects.deals.read", "crm.objects.deals.write"],
+    "tickets": ["tickets"],
+    "custom": ["crm.objects.custom.read", "crm.objects.custom.write"],
+}
+READ = {
+    "contacts": "crm.objects.contacts.sensitive.read",
+    "companies": "crm.objects.companies.sensitive.read",
+    "deals": "crm.objects.deals.sensitive.read",
+    "tickets": "crm.objects.tickets.sensitive.read",
+    "custom": "crm.objects.custom.sensitive.read",
+}
+WRITE = {k: v.replace(".read", ".write") for k, v in READ.items()}
+COMBOS = {"base": (), "read": ("read",), "write": ("write",), "read+write": ("read", "write")}
+
+
+@dataclass
+class Planted:
+    kind: str
+    object_type: str
+    record_id: str
+    value: str
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _plant(server: LocalSpotServer, owner: App) -> list[Planted]:
+    planted = []
+    with http_client(server, owner) as http:
+        for kind, (group, base) in STANDARD.items():
+            add_property(http, kind, group)
+            add_property(http, kind, group, name="risk_score", type="number", fieldType="number")
+            value = leakcheck.canary(kind.upper())
+            made = http.post(
+                f"/crm/v3/objects/{kind}", json={"properties": {**base, "passport_number": value}}
+            )
+            assert made.status_code == 201, made.text
+            planted.append(Planted(kind, kind, made.json()["id"], value))
+        custom = add_custom_object(http, "vaults")
+        value = leakcheck.canary("CUSTOM")
+        made = http.post(
+            f"/crm/v3/objects/{custom}",
+            json={"properties": {"model": "V", "passport_number": value}},
+        )
+        planted.append(Planted("custom", custom, made.json()["id"], value))
+        add_property(
+            http, "contacts", "contactinformation", name="diagnosis", sensitivity="highly_sensitive"
+        )
+        highly = leakcheck.canary("HIGHLY")
+        contact = planted[0].record_id
+        assert (
+            http.patch(
+                f"/crm/v3/objects/contacts/{contact}", json={"properties": {"diagnosis": highly}}
+            ).status_code
+            == 200
+        )
+        planted.append(Planted("contacts-highly", "contacts", contact, highly))
+    return planted
+
+
+def _v3_reads(http: httpx.Client, p: Planted, prop: str) -> list[httpx.Response]:
+    base = f"/crm/v3/objects/{p.object_type}"
+    return [
+        http.get(f"{base}/{p.record_id}"),
+        http.get(f"{base}/{p.record_id}", params={"properties": prop}),
+        http.get(
+            f"/crm/objects/2026-03/{p.object_type}/{p.record_id}",
+            params={"propertiesWithHistory": prop},
+        ),
+        http.get(base, params={"properties": prop, "limit": 100}),
+        http.post(
+            f"{base}/batch/read", json={"inputs": [{"id": p.record_id}], "properties": [prop]}
+        ),
+    ]
+
+
+def _attempts(http: httpx.Client, p: Planted) -> list[httpx.Response]:
+    """Writes and errors that must never echo a value, whatever the caller may do."""
+    base = f"/crm/v3/objects/{p.object_type}"
+    bad = leakcheck.canary("BAD")
+    return [
+        http.patch(f"{base}/{p.record_id}", json={"properties": {"risk_score": bad}}),
+        http.get(f"{base}/{p.value}", params={"idProperty": "passport_number"}),
+        http.get(f"/crm/v4/objects/{p.object_type}/{p.record_id}/associations/contacts"),
+    ]
+
+
+def test_canaries_show_only_to_callers_who_may_read_them(
+    server: LocalSpotServer, receiver: Receiver
+) -> None:
+    owner = server.new_app(all_scopes())
+    planted = _plant(server, owner)
+    wire(
+        server,
+        owner,
+        receiver.url,
+        [
+            {"eventType": "contact.propertyChange", "propertyName": "passport_number"},
+            {"eventType": "company.propertyChange", "propertyName": "passport_number"},
+        ],
+    )
+    seen_by_reader: set[str] = set()
+    for p in planted:
+        kind = "contacts" if p.kind == "contacts-highly" else p.kind
+        prop = "diagnosis" if p.kind == "contacts-highly" else "passport_number"
+        for combo, grants in COMBOS.items():
+            level = ".highly_sensitive." if prop == "diagnosis" else ".sensitive."
+            scopes = list(BASE[kind])
+            if "read" in grants:
+                scopes.append(READ[kind].replace(".sensitive.", level))
+            if "write" in grants:
+                scopes.append(WRITE[kind].replace(".sensitive.", level))
+            app = server.new_app(scopes, hub_id=owner.hub_id)
+            may_read = "read" in grants
+            with http_client(server, app) as http:
+                reads = _v3_reads(http, p, prop)
+                attempts = _attempts(http, p)
+                echo = http.patch(
+                    f"/crm/v3/objects/{p.object_type}/{p.record_id}",
+                    json={"properties": {prop: p.value}},
+                )
+            # A write answers with what was written only to a caller who may read it.
+            assert (p.value in echo.text) == (may_read and "write" in grants), (p.kind, combo)
+            for response in reads:
+                assert response.status_code < 500, response.text
+            shown = [r for r in reads if p.value in r.text]
+            if may_read:
+                assert len(shown) == 4, (p.kind, combo)  # every read that names the property
+                seen_by_reader.add(p.value)
+            else:
+                assert shown == [], (p.kind, combo, [r.request.url for r in shown])
+                assert {r.status_code for r in reads[1:]} == {403}, (p.kind, combo)
+            for response in attempts:
+                assert response.status_code < 500, response.text
+                assert p.value not in response.text, (p.kind, combo, response.request.url)
+
+    with http_client(server, owner) as http:
+        legacy = [
+            http.get(f"/contacts/v1/contact/vid/{planted[0].record_id}/profile"),
+            http.get(f"/companies/v2/companies/{planted[1].record_id}"),
+            http.get(f"/deals/v1/deal/{planted[2].record_id}"),
+            http.get("/contacts/v1/lists/all/contacts/all", params={"property": "passport_number"}),
+        ]
+        form = http.post(
+            "/marketing/v3/forms",
+            json=form_body(field("email", "email", required=True), field("passport_number")),
+        ).json()
+        submitted_value = leakcheck.canary("FORM")
+        assert (
+            http.post(
+                secure_path(owner.hub_id, form["id"]),
+                json={"fields": fields(email="leak@example.org", passport_number=submitted_value)},
+            ).status_code
+            == 200
+        )
+        submissions = http.get(f"/form-integrations/v1/submissions/forms/{form['id']}")
+        assert (
+            http.patch(
+                f"/crm/v3/objects/contacts/{planted[0].record_id}",
+                json={"properties": {"passport_number": leakcheck.canary("NEW")}},
+            ).status_code
+            == 200
+        )
+    for response in [*legacy, submissions]:
+        assert response.status_code == 200, response.text
+        assert (
+            leakcheck.scan_text(
+                "legacy and forms", response.text, [p.value for p in planted] + [submitted_value]
+            )
+            == []
+        )
+
+    receiver.wait_for(lambda r: any(e.get("propertyValue") == "REDACTED" for e in r.events()))
+    control = "".join(
+        server.admin.get(path).text
+        for path in (
+            f"/localspot/v1/webhooks/private-apps/{owner.app_id}/events",
+            f"/localspot/v1/audit?hubId={owner.hub_id}&format=jsonl",
+        )
+    )
+    everything = [p.value for p in planted] + [submitted_value]
+    payloads = b"".join(r.body for r in receiver.requests).decode()
+    assert leakcheck.scan_text("webhook payloads", payloads, everything) == []
+    assert leakcheck.scan_text("control plane", control, everything) == []
+    time.sleep(0.3)  # the server's last log lines
+    assert leakcheck.scan_everywhere(server, everything) == []
+    assert seen_by_reader == {p.value for p in planted}
