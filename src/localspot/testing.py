@@ -112,6 +112,13 @@ class LocalSpotServer:
     ) -> None:
         self.close()
 
+    @property
+    def pid(self) -> int:
+        """The server process id (for measuring it); only while started."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

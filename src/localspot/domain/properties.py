@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
@@ -53,7 +54,8 @@ FIELD_TYPES_BY_TYPE: dict[str, frozenset[str]] = {
     "phone_number": frozenset({"phonenumber"}),
 }
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+# Used with fullmatch: "$" would also accept a trailing newline.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,99}")
 MAX_LABEL = 400
 MAX_DESCRIPTION = 4000
 MAX_OPTIONS = 5000
@@ -65,12 +67,21 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# HubSpot's displayOrder is a 32-bit integer, and so is the column that keeps it.
+DisplayOrder = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
+NumberDisplayHint = Literal[
+    "currency", "duration", "formatted", "percentage", "probability", "unformatted"
+]
+# Bounds match the columns: PostgreSQL refuses longer text where SQLite would keep it.
+Hint = Annotated[StrictStr, Field(max_length=32)]
+
+
 class OptionInput(Input):
     label: StrictStr
     value: StrictStr
     hidden: StrictBool = False
     description: StrictStr = ""
-    display_order: StrictInt = Field(-1, alias="displayOrder")
+    display_order: DisplayOrder = Field(-1, alias="displayOrder")
 
 
 class PropertyCreate(Input):
@@ -80,22 +91,23 @@ class PropertyCreate(Input):
     field_type: FieldType = Field(alias="fieldType")
     group_name: StrictStr = Field(alias="groupName")
     description: StrictStr = ""
-    display_order: StrictInt = Field(-1, alias="displayOrder")
+    display_order: DisplayOrder = Field(-1, alias="displayOrder")
     options: list[OptionInput] = []
     has_unique_value: StrictBool = Field(False, alias="hasUniqueValue")
     hidden: StrictBool = False
     form_field: StrictBool = Field(False, alias="formField")
     external_options: StrictBool = Field(False, alias="externalOptions")
-    referenced_object_type: StrictStr | None = Field(None, alias="referencedObjectType")
+    referenced_object_type: Annotated[StrictStr, Field(max_length=64)] | None = Field(
+        None, alias="referencedObjectType"
+    )
     calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
+    currency_property_name: Annotated[StrictStr, Field(max_length=100)] | None = Field(
+        None, alias="currencyPropertyName"
+    )
     show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: (
-        Literal["currency", "duration", "formatted", "percentage", "probability", "unformatted"]
-        | None
-    ) = Field(None, alias="numberDisplayHint")
-    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
-    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
+    number_display_hint: NumberDisplayHint | None = Field(None, alias="numberDisplayHint")
+    text_display_hint: Hint | None = Field(None, alias="textDisplayHint")
+    date_display_hint: Hint | None = Field(None, alias="dateDisplayHint")
     data_sensitivity: Sensitivity = Field("non_sensitive", alias="dataSensitivity")
     sensitive_data_categories: list[StrictStr] | None = Field(None, alias="sensitiveDataCategories")
 
@@ -106,16 +118,18 @@ class PropertyUpdate(Input):
     field_type: FieldType | None = Field(None, alias="fieldType")
     group_name: StrictStr | None = Field(None, alias="groupName")
     description: StrictStr | None = None
-    display_order: StrictInt | None = Field(None, alias="displayOrder")
+    display_order: DisplayOrder | None = Field(None, alias="displayOrder")
     options: list[OptionInput] | None = None
     hidden: StrictBool | None = None
     form_field: StrictBool | None = Field(None, alias="formField")
     calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
+    currency_property_name: Annotated[StrictStr, Field(max_length=100)] | None = Field(
+        None, alias="currencyPropertyName"
+    )
     show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: StrictStr | None = Field(None, alias="numberDisplayHint")
-    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
-    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
+    number_display_hint: NumberDisplayHint | None = Field(None, alias="numberDisplayHint")
+    text_display_hint: Hint | None = Field(None, alias="textDisplayHint")
+    date_display_hint: Hint | None = Field(None, alias="dateDisplayHint")
 
 
 # Reading --------------------------------------------------------------------------------------
@@ -201,10 +215,12 @@ def get_property(
 def _find(
     conn: Connection, hub_id: int, object_type: ObjectType, name: str, archived: bool = False
 ) -> Any:
-    query = select(defs).where(
-        scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
-    )
-    row = conn.execute(query).first()
+    row = None
+    if NAME_PATTERN.fullmatch(name):  # no stored name has another shape
+        query = select(defs).where(
+            scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
+        )
+        row = conn.execute(query).first()
     if row is None:
         raise not_found(f"Property {name} does not exist", context={"propertyName": [name]})
     return row
@@ -224,7 +240,7 @@ def definitions_by_name(
 
 
 def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise validation_error(
             f"Property name {name!r} is not valid: use lowercase letters, digits and "
             "underscores, starting with a letter, at most 100 characters.",
@@ -305,14 +321,28 @@ def batch_create(
     failures: list[HubSpotError] = []
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
+    parsed: list[PropertyCreate | HubSpotError] = []
     for raw in inputs:
         try:
-            body = parse_input(PropertyCreate, raw)
-            with rt.store.write() as conn:
-                results.append(_create(conn, caller, rt.clock.now(), object_type, body))
+            parsed.append(parse_input(PropertyCreate, raw))
         except HubSpotError as exc:
-            if exc.status in (401, 403):
-                raise
+            parsed.append(exc)
+
+    # Access is decided for the whole call before anything is written: a 403 for one input
+    # fails the request, and a failed request must leave no input created.
+    policy.check_definition_write(caller, object_type.id, "non_sensitive")
+    for body in parsed:
+        if isinstance(body, PropertyCreate):
+            policy.check_definition_write(caller, object_type.id, body.data_sensitivity)
+
+    for item in parsed:
+        if isinstance(item, HubSpotError):
+            failures.append(item)
+            continue
+        try:
+            with rt.store.write() as conn:
+                results.append(_create(conn, caller, rt.clock.now(), object_type, item))
+        except HubSpotError as exc:
             failures.append(exc)
     return results, failures
 
@@ -337,12 +367,7 @@ def _create(
         select(defs.c.archived).where(scope(caller.hub_id, object_type), defs.c.name == body.name)
     )
     if existing is not None:
-        state = "an archived" if existing else "a"
-        raise conflict(
-            f"There is already {state} property named {body.name} on this object.",
-            category="OBJECT_ALREADY_EXISTS",
-            context={"propertyName": [body.name]},
-        )
+        raise _name_taken(body.name, archived=bool(existing))
     if body.has_unique_value:
         unique_count = conn.scalar(
             select(func.count()).where(
@@ -390,8 +415,21 @@ def _create(
         "created_user_id": user,
         "updated_user_id": user,
     }
-    conn.execute(insert(defs).values(row))
+    try:
+        conn.execute(insert(defs).values(row))
+    except IntegrityError:
+        # A concurrent request took the name between our check and the insert (PostgreSQL).
+        raise _name_taken(body.name, archived=False) from None
     return _find(conn, caller.hub_id, object_type, body.name)
+
+
+def _name_taken(name: str, archived: bool) -> HubSpotError:
+    state = "an archived" if archived else "a"
+    return conflict(
+        f"There is already {state} property named {name} on this object.",
+        category="OBJECT_ALREADY_EXISTS",
+        context={"propertyName": [name]},
+    )
 
 
 def update_property(
@@ -425,7 +463,8 @@ def _update(
             context={"propertyName": [name]},
         )
 
-    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    # null means "not given", as for record values (SPEC §3.3): it never clears a field.
+    changes = body.model_dump(exclude_unset=True, exclude_none=True, by_alias=False)
     if body.options is not None:
         changes["options"] = _dump_options(body.options)
     if body.label is not None:
