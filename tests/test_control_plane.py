@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import secrets
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from localspot.testing import LocalSpotServer, _free_port
+from localspot.testing import LocalSpotServer
+from tests.conftest import Serve, clean_env
 
 CONTROL = "/localspot/v1"
 
@@ -185,17 +182,12 @@ def test_clock(server: LocalSpotServer) -> None:
 # CLI ------------------------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    """The environment without any LOCALSPOT_ setting of the test run."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("LOCALSPOT_")}
-
-
 def cli(data_dir: Path, *args: str, ok: bool = True) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "localspot", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=clean_env(),
         timeout=60,
     )
     if not ok:
@@ -257,57 +249,6 @@ def test_cli_manages_accounts_apps_and_clock(tmp_path: Path) -> None:
     # the time any more.
     assert "9000" in cli(tmp_path, "clock", "advance", "--days", "3000000", ok=False)
     assert cli(tmp_path, "clock", "show")["offsetSeconds"] == advanced["offsetSeconds"]
-
-
-class Serve:
-    """``localspot serve`` as a user starts it, reading what it prints."""
-
-    def __init__(self, *args: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localspot", "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=_env(),
-        )
-        self.printed: dict[str, str] = {}
-
-    def read_banner(self, timeout: float = 30) -> dict[str, str]:
-        # A thread reads, since select() cannot see lines already in the pipe's buffer.
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = self.process.stdout
-        assert stdout is not None
-        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while "admin key" not in self.printed and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            key, sep, value = line.strip().partition(":")
-            if sep and key in ("hub id", "access token", "admin key"):
-                self.printed[key] = value.strip()
-        return self.printed
-
-    def wait_until_listening(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url + "/localspot/v1/clock")
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("localspot serve did not start listening")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from localspot.testing import LocalSpotServer
+from tests.conftest import Serve
 
 BASE = "/crm/v3/properties/contacts"
 DAY = 86_400.0
@@ -342,3 +343,40 @@ def test_unknown_routes_say_not_implemented(
     assert body["category"] == "OBJECT_NOT_FOUND"
     assert body["message"] == f"LocalSpot does not implement {method} {path} yet."
     assert response.headers["X-HubSpot-Correlation-Id"] == body["correlationId"]
+
+
+# Two server processes over one store ------------------------------------------------------
+
+
+def test_a_second_process_sees_every_definition_change(
+    server: LocalSpotServer, http: httpx.Client, full_app: Any
+) -> None:
+    """Rendered definitions are kept between requests; a write made through another process
+    on the same store must show at once (the marker is read from the store every time)."""
+    store = ["--database-url", server.database_url] if server.database_url else []
+    other = Serve("--data-dir", str(server.data_dir), *store)
+    try:
+        other.wait_until_listening()
+        headers = {"Authorization": f"Bearer {full_app.token}"}
+        second = httpx.Client(base_url=other.url, headers=headers, timeout=30)
+
+        def names(client: httpx.Client, query: str = "") -> set[str]:
+            return {p["name"] for p in client.get(f"{BASE}{query}").json()["results"]}
+
+        assert "shared" not in names(second)  # warms the second process's copy
+        assert http.post(BASE, json=prop("shared")).status_code == 201
+        assert "shared" in names(second)
+        assert second.get(f"{BASE}/shared").json()["label"] == "Shared"
+
+        http.patch(f"{BASE}/shared", json={"label": "Shared twice"})
+        assert second.get(f"{BASE}/shared").json()["label"] == "Shared twice"
+        listed = second.get(BASE).json()["results"]
+        assert {p["name"]: p["label"] for p in listed}["shared"] == "Shared twice"
+
+        second.delete(f"{BASE}/shared")
+        assert "shared" not in names(http)
+        assert "shared" in names(http, "?archived=true")
+        assert http.get(f"{BASE}/shared").status_code == 404
+        second.close()
+    finally:
+        other.stop()

@@ -2,135 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import object_types
+from localspot.domain import object_types, property_cache
 from localspot.domain.object_types import ObjectType
+from localspot.domain.property_models import (
+    FIELD_TYPES_BY_TYPE,
+    IMMUTABLE_FIELDS,
+    MAX_DESCRIPTION,
+    MAX_LABEL,
+    MAX_OPTIONS,
+    MAX_UNIQUE_PER_OBJECT,
+    NAME_PATTERN,
+    OptionInput,
+    PropertyCreate,
+    PropertyUpdate,
+)
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
-
-PropertyType = Literal[
-    "bool", "date", "datetime", "enumeration", "number", "phone_number", "string"
-]
-FieldType = Literal[
-    "booleancheckbox",
-    "calculation_equation",
-    "checkbox",
-    "date",
-    "file",
-    "html",
-    "number",
-    "phonenumber",
-    "radio",
-    "select",
-    "text",
-    "textarea",
-]
-Sensitivity = Literal["non_sensitive", "sensitive", "highly_sensitive"]
-
-FIELD_TYPES_BY_TYPE: dict[str, frozenset[str]] = {
-    "bool": frozenset({"booleancheckbox", "calculation_equation"}),
-    "enumeration": frozenset(
-        {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"}
-    ),
-    "date": frozenset({"date"}),
-    "datetime": frozenset({"date"}),
-    "string": frozenset(
-        {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"}
-    ),
-    "number": frozenset({"number", "calculation_equation"}),
-    "phone_number": frozenset({"phonenumber"}),
-}
-
-# Used with fullmatch: "$" would also accept a trailing newline.
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,99}")
-MAX_LABEL = 400
-MAX_DESCRIPTION = 4000
-MAX_OPTIONS = 5000
-MAX_UNIQUE_PER_OBJECT = 10
-IMMUTABLE_FIELDS = ("name", "hasUniqueValue", "dataSensitivity", "sensitiveDataCategories")
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-# HubSpot's displayOrder is a 32-bit integer, and so is the column that keeps it.
-DisplayOrder = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
-NumberDisplayHint = Literal[
-    "currency", "duration", "formatted", "percentage", "probability", "unformatted"
-]
-# Bounds match the columns: PostgreSQL refuses longer text where SQLite would keep it.
-Hint = Annotated[StrictStr, Field(max_length=32)]
-
-
-class OptionInput(Input):
-    label: StrictStr
-    value: StrictStr
-    hidden: StrictBool = False
-    description: StrictStr = ""
-    display_order: DisplayOrder = Field(-1, alias="displayOrder")
-
-
-class PropertyCreate(Input):
-    name: StrictStr
-    label: StrictStr
-    type: PropertyType
-    field_type: FieldType = Field(alias="fieldType")
-    group_name: StrictStr = Field(alias="groupName")
-    description: StrictStr = ""
-    display_order: DisplayOrder = Field(-1, alias="displayOrder")
-    options: list[OptionInput] = []
-    has_unique_value: StrictBool = Field(False, alias="hasUniqueValue")
-    hidden: StrictBool = False
-    form_field: StrictBool = Field(False, alias="formField")
-    external_options: StrictBool = Field(False, alias="externalOptions")
-    referenced_object_type: Annotated[StrictStr, Field(max_length=64)] | None = Field(
-        None, alias="referencedObjectType"
-    )
-    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: Annotated[StrictStr, Field(max_length=100)] | None = Field(
-        None, alias="currencyPropertyName"
-    )
-    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: NumberDisplayHint | None = Field(None, alias="numberDisplayHint")
-    text_display_hint: Hint | None = Field(None, alias="textDisplayHint")
-    date_display_hint: Hint | None = Field(None, alias="dateDisplayHint")
-    data_sensitivity: Sensitivity = Field("non_sensitive", alias="dataSensitivity")
-    sensitive_data_categories: list[StrictStr] | None = Field(None, alias="sensitiveDataCategories")
-
-
-class PropertyUpdate(Input):
-    label: StrictStr | None = None
-    type: PropertyType | None = None
-    field_type: FieldType | None = Field(None, alias="fieldType")
-    group_name: StrictStr | None = Field(None, alias="groupName")
-    description: StrictStr | None = None
-    display_order: DisplayOrder | None = Field(None, alias="displayOrder")
-    options: list[OptionInput] | None = None
-    hidden: StrictBool | None = None
-    form_field: StrictBool | None = Field(None, alias="formField")
-    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: Annotated[StrictStr, Field(max_length=100)] | None = Field(
-        None, alias="currencyPropertyName"
-    )
-    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: NumberDisplayHint | None = Field(None, alias="numberDisplayHint")
-    text_display_hint: Hint | None = Field(None, alias="textDisplayHint")
-    date_display_hint: Hint | None = Field(None, alias="dateDisplayHint")
-
 
 # Reading --------------------------------------------------------------------------------------
 
@@ -185,31 +84,32 @@ def scope(hub_id: int, object_type: ObjectType) -> Any:
 
 def list_properties(
     rt: Runtime, caller: Caller, object_key: str, archived: bool, sensitivity: str
-) -> list[Any]:
-    """One sensitivity level per call, as HubSpot lists them (SPEC §1.3)."""
+) -> list[dict[str, Any]]:
+    """One sensitivity level per call, as HubSpot lists them (SPEC §1.3), rendered."""
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_read(caller, object_type.id)
-        query = (
-            select(defs)
-            .where(
-                scope(caller.hub_id, object_type),
-                defs.c.archived == archived,
-                defs.c.data_sensitivity == sensitivity,
+
+        def load() -> list[dict[str, Any]]:
+            query = select(defs).where(
+                scope(caller.hub_id, object_type), defs.c.archived == archived
             )
-            .order_by(defs.c.id)
+            return [render(row) for row in conn.execute(query.order_by(defs.c.id))]
+
+        return property_cache.by_level(
+            conn, caller.hub_id, object_type.id, archived, sensitivity, load
         )
-        return list(conn.execute(query))
 
 
 def get_property(
     rt: Runtime, caller: Caller, object_key: str, name: str, archived: bool = False
-) -> Any:
-    """One definition by name, whatever its sensitivity (SPEC Part B4)."""
+) -> dict[str, Any]:
+    """One definition by name, whatever its sensitivity (SPEC Part B4), rendered."""
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_read(caller, object_type.id)
-        return _find(conn, caller.hub_id, object_type, name, archived)
+        cached = property_cache.one(conn, caller.hub_id, object_type.id, archived, name)
+        return cached or render(_find(conn, caller.hub_id, object_type, name, archived))
 
 
 def _find(
@@ -417,6 +317,7 @@ def _create(
     }
     try:
         conn.execute(insert(defs).values(row))
+        property_cache.touch(conn, caller.hub_id, [object_type.id])
     except IntegrityError:
         # A concurrent request took the name between our check and the insert (PostgreSQL).
         raise _name_taken(body.name, archived=False) from None
@@ -486,6 +387,7 @@ def _update(
         updated_user_id=str(caller.user_id) if caller.user_id is not None else None,
     )
     conn.execute(update(defs).where(defs.c.id == current.id).values(changes))
+    property_cache.touch(conn, caller.hub_id, [object_type.id])
     return _find(conn, caller.hub_id, object_type, name)
 
 
@@ -507,6 +409,7 @@ def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -
     ids = [row.id for row in rows]
     if ids:
         conn.execute(update(defs).where(defs.c.id.in_(ids)).values(archived=True, archived_at=now))
+        property_cache.touch(conn, caller.hub_id, [row.object_type_id for row in rows])
 
 
 def batch_archive(rt: Runtime, caller: Caller, object_key: str, names: list[str]) -> None:
@@ -547,4 +450,8 @@ def purge_archived(conn: Connection, now: datetime, days: int) -> list[tuple[int
     ).all()
     if expired:
         conn.execute(delete(defs).where(defs.c.archived.is_(True), defs.c.archived_at <= cutoff))
+        for hub_id in {r.hub_id for r in expired}:
+            property_cache.touch(
+                conn, hub_id, [r.object_type_id for r in expired if r.hub_id == hub_id]
+            )
     return [tuple(r) for r in expired]  # type: ignore[misc]

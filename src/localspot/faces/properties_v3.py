@@ -21,10 +21,10 @@ def _sensitivity(ctx: Ctx) -> str:
 
 
 def list_properties(ctx: Ctx) -> Response:
-    rows = properties.list_properties(
+    rendered = properties.list_properties(
         ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.flag("archived"), _sensitivity(ctx)
     )
-    return JSON({"results": [properties.render(r) for r in rows]})
+    return JSON({"results": rendered})
 
 
 def create_property(ctx: Ctx) -> Response:
@@ -37,14 +37,14 @@ def create_property(ctx: Ctx) -> Response:
 
 def get_property(ctx: Ctx) -> Response:
     _sensitivity(ctx)  # validated, though one property is returned whatever its level
-    row = properties.get_property(
+    rendered = properties.get_property(
         ctx.runtime,
         ctx.caller(),
         ctx.path["objectType"],
         ctx.path["propertyName"],
         ctx.flag("archived"),
     )
-    return JSON(properties.render(row))
+    return JSON(rendered)
 
 
 def update_property(ctx: Ctx) -> Response:
