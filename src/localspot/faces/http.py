@@ -142,6 +142,7 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
 
     async def run(request: Request) -> Response:
         request.scope["state"]["route"] = path
+        # TODO(http): no limit on the body size yet; a huge body is read into memory whole.
         body = await request.body()
         return await run_in_threadpool(handler, Ctx(request, body))
 
