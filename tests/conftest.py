@@ -7,6 +7,11 @@ themselves by working in accounts of their own, made through the control plane.
 from __future__ import annotations
 
 import os
+import queue
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -17,7 +22,7 @@ import psycopg
 import pytest
 
 from localspot.scopes import all_scopes
-from localspot.testing import App, LocalSpotServer
+from localspot.testing import App, LocalSpotServer, _free_port
 
 STORE = os.environ.get("LOCALSPOT_TEST_STORE", "sqlite")
 POSTGRES_URL = os.environ.get("LOCALSPOT_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
@@ -90,3 +95,59 @@ def sdk(server: LocalSpotServer, full_app: App) -> hubspot_sdk.HubSpot:
 @pytest.fixture
 def v3(server: LocalSpotServer, full_app: App) -> hubspot.HubSpot:
     return v3_client(server, full_app)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without any LOCALSPOT_ setting of the test run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LOCALSPOT_")}
+
+
+class Serve:
+    """``localspot serve`` as a user starts it, reading what it prints."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localspot", "serve", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=clean_env(),
+        )
+        self.printed: dict[str, str] = {}
+
+    def read_banner(self, timeout: float = 30) -> dict[str, str]:
+        # A thread reads, since select() cannot see lines already in the pipe's buffer.
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: [lines.put(x) for x in stdout], daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while "admin key" not in self.printed and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            key, sep, value = line.strip().partition(":")
+            if sep and key in ("hub id", "access token", "admin key"):
+                self.printed[key] = value.strip()
+        return self.printed
+
+    def wait_until_listening(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/localspot/v1/clock")
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("localspot serve did not start listening")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

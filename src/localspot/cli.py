@@ -263,7 +263,10 @@ def clock_advance(
         typer.echo("error: the clock only moves forward", err=True)
         raise typer.Exit(1)
     rt = _runtime(data_dir, database_url)
-    admin.advance_clock(rt, seconds + days * 86_400)
+    try:
+        admin.advance_clock(rt, seconds + days * 86_400)
+    except HubSpotError as exc:
+        _fail(exc)
     _echo({"now": iso(rt.clock.now()), "offsetSeconds": rt.clock.offset})
 
 

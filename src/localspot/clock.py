@@ -55,6 +55,6 @@ class Clock:
 
 def iso(moment: datetime) -> str:
     """HubSpot's timestamp format: ISO 8601 in UTC, milliseconds, ``Z``."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    # isoformat is several times faster than strftime, which shows when listing hundreds of
+    # properties; its first 23 characters are the date, time and milliseconds.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:23] + "Z"

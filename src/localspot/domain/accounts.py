@@ -11,6 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot import scopes as sc
@@ -50,11 +51,18 @@ def create_account(
     if hub_id is None:
         hub_id = _free_hub_id(conn)
     elif conn.scalar(select(accounts.c.hub_id).where(accounts.c.hub_id == hub_id)) is not None:
-        raise HubSpotError(409, "CONFLICT", f"An account with hub id {hub_id} already exists.")
+        raise _account_taken(hub_id)
     row = {"hub_id": hub_id, "name": name, "tier": tier, "created_at": now}
-    conn.execute(insert(accounts).values(row))
+    try:
+        conn.execute(insert(accounts).values(row))
+    except IntegrityError:  # taken by a concurrent request since the check above
+        raise _account_taken(hub_id) from None
     catalog.seed_account(conn, hub_id, now)
     return row
+
+
+def _account_taken(hub_id: int) -> HubSpotError:
+    return HubSpotError(409, "CONFLICT", f"An account with hub id {hub_id} already exists.")
 
 
 def _free_hub_id(conn: Connection) -> int:
@@ -120,7 +128,12 @@ def create_user(
         raise HubSpotError(409, "CONFLICT", f"User {email} already exists in this account.")
     row = {"hub_id": hub_id, "email": email, "role": role, "created_at": now}
     values = {**row, "password_hash": _hash_password(password) if password is not None else None}
-    user_id = conn.execute(insert(users).values(values)).inserted_primary_key[0]
+    try:
+        user_id = conn.execute(insert(users).values(values)).inserted_primary_key[0]
+    except IntegrityError:  # taken by a concurrent request since the check above
+        raise HubSpotError(
+            409, "CONFLICT", f"User {email} already exists in this account."
+        ) from None
     return {"id": user_id, **row}
 
 

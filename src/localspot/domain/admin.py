@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from localspot import scopes as sc
 from localspot.domain import accounts, maintenance
+from localspot.errors import validation_error
 from localspot.runtime import Runtime
 
 DEMO_ACCOUNT_NAME = "LocalSpot Demo"
 DEMO_ADMIN_EMAIL = "admin@localspot.test"
+LATEST_CLOCK_TIME = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,11 @@ def rotate_private_app_token(rt: Runtime, app_id: int) -> str:
 def advance_clock(rt: Runtime, seconds: float) -> float:
     """Moves the shared clock forward and runs what became due; returns the new offset."""
     with rt.store.write() as conn:
-        offset = accounts.clock_offset(conn) + seconds
+        stored = accounts.clock_offset(conn)
+        offset = stored + seconds
+        # Past this the server could no longer tell the time (datetimes end in 9999).
+        if rt.clock.time() - rt.clock.offset + offset > LATEST_CLOCK_TIME:
+            raise validation_error("The clock cannot move past the year 9000.")
         accounts.set_clock_offset(conn, offset)
     rt.clock.set_offset(offset)
     maintenance.purge(rt)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from localspot.domain import pipelines
+from localspot.domain import pipelines, property_cache
 from localspot.store.schema import property_definitions, property_groups
 
 GROUPS: dict[str, list[tuple[str, str]]] = {
@@ -237,3 +237,4 @@ def seed_account(conn: Connection, hub_id: int, now: datetime) -> None:
         for order, spec in enumerate([*_COMMON, *specs]):
             definitions.append(definition_row(hub_id, object_type_id, group, spec, now, order))
     conn.execute(insert(property_definitions), definitions)
+    property_cache.touch(conn, hub_id, PROPERTIES)

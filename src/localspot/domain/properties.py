@@ -2,121 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import audit, object_types
+from localspot.domain import audit, object_types, property_cache
 from localspot.domain.object_types import ObjectType
+from localspot.domain.property_models import (
+    FIELD_TYPES_BY_TYPE,
+    IMMUTABLE_FIELDS,
+    MAX_DESCRIPTION,
+    MAX_LABEL,
+    MAX_OPTIONS,
+    MAX_UNIQUE_PER_OBJECT,
+    NAME_PATTERN,
+    OptionInput,
+    PropertyCreate,
+    PropertyUpdate,
+)
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
-
-PropertyType = Literal[
-    "bool", "date", "datetime", "enumeration", "number", "phone_number", "string"
-]
-FieldType = Literal[
-    "booleancheckbox",
-    "calculation_equation",
-    "checkbox",
-    "date",
-    "file",
-    "html",
-    "number",
-    "phonenumber",
-    "radio",
-    "select",
-    "text",
-    "textarea",
-]
-Sensitivity = Literal["non_sensitive", "sensitive", "highly_sensitive"]
-
-FIELD_TYPES_BY_TYPE: dict[str, frozenset[str]] = {
-    "bool": frozenset({"booleancheckbox", "calculation_equation"}),
-    "enumeration": frozenset(
-        {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"}
-    ),
-    "date": frozenset({"date"}),
-    "datetime": frozenset({"date"}),
-    "string": frozenset(
-        {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"}
-    ),
-    "number": frozenset({"number", "calculation_equation"}),
-    "phone_number": frozenset({"phonenumber"}),
-}
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-MAX_LABEL = 400
-MAX_DESCRIPTION = 4000
-MAX_OPTIONS = 5000
-MAX_UNIQUE_PER_OBJECT = 10
-IMMUTABLE_FIELDS = ("name", "hasUniqueValue", "dataSensitivity", "sensitiveDataCategories")
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class OptionInput(Input):
-    label: StrictStr
-    value: StrictStr
-    hidden: StrictBool = False
-    description: StrictStr = ""
-    display_order: StrictInt = Field(-1, alias="displayOrder")
-
-
-class PropertyCreate(Input):
-    name: StrictStr
-    label: StrictStr
-    type: PropertyType
-    field_type: FieldType = Field(alias="fieldType")
-    group_name: StrictStr = Field(alias="groupName")
-    description: StrictStr = ""
-    display_order: StrictInt = Field(-1, alias="displayOrder")
-    options: list[OptionInput] = []
-    has_unique_value: StrictBool = Field(False, alias="hasUniqueValue")
-    hidden: StrictBool = False
-    form_field: StrictBool = Field(False, alias="formField")
-    external_options: StrictBool = Field(False, alias="externalOptions")
-    referenced_object_type: StrictStr | None = Field(None, alias="referencedObjectType")
-    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
-    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: (
-        Literal["currency", "duration", "formatted", "percentage", "probability", "unformatted"]
-        | None
-    ) = Field(None, alias="numberDisplayHint")
-    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
-    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
-    data_sensitivity: Sensitivity = Field("non_sensitive", alias="dataSensitivity")
-    sensitive_data_categories: list[StrictStr] | None = Field(None, alias="sensitiveDataCategories")
-
-
-class PropertyUpdate(Input):
-    label: StrictStr | None = None
-    type: PropertyType | None = None
-    field_type: FieldType | None = Field(None, alias="fieldType")
-    group_name: StrictStr | None = Field(None, alias="groupName")
-    description: StrictStr | None = None
-    display_order: StrictInt | None = Field(None, alias="displayOrder")
-    options: list[OptionInput] | None = None
-    hidden: StrictBool | None = None
-    form_field: StrictBool | None = Field(None, alias="formField")
-    calculation_formula: StrictStr | None = Field(None, alias="calculationFormula")
-    currency_property_name: StrictStr | None = Field(None, alias="currencyPropertyName")
-    show_currency_symbol: StrictBool | None = Field(None, alias="showCurrencySymbol")
-    number_display_hint: StrictStr | None = Field(None, alias="numberDisplayHint")
-    text_display_hint: StrictStr | None = Field(None, alias="textDisplayHint")
-    date_display_hint: StrictStr | None = Field(None, alias="dateDisplayHint")
-
 
 # Reading --------------------------------------------------------------------------------------
 
@@ -171,40 +84,59 @@ def scope(hub_id: int, object_type: ObjectType) -> Any:
 
 def list_properties(
     rt: Runtime, caller: Caller, object_key: str, archived: bool, sensitivity: str
-) -> list[Any]:
-    """One sensitivity level per call, as HubSpot lists them (SPEC §1.3)."""
+) -> list[dict[str, Any]]:
+    """One sensitivity level per call, as HubSpot lists them (SPEC §1.3), rendered."""
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_read(caller, object_type.id)
-        query = (
-            select(defs)
-            .where(
-                scope(caller.hub_id, object_type),
-                defs.c.archived == archived,
-                defs.c.data_sensitivity == sensitivity,
+
+        def load() -> list[dict[str, Any]]:
+            query = select(defs).where(
+                scope(caller.hub_id, object_type), defs.c.archived == archived
             )
-            .order_by(defs.c.id)
+            return [render(row) for row in conn.execute(query.order_by(defs.c.id))]
+
+        return property_cache.by_level(
+            conn, caller.hub_id, object_type.id, archived, sensitivity, load
         )
-        return list(conn.execute(query))
 
 
 def get_property(
     rt: Runtime, caller: Caller, object_key: str, name: str, archived: bool = False
-) -> Any:
-    """One definition by name, whatever its sensitivity (SPEC Part B4)."""
+) -> dict[str, Any]:
+    """One definition by name, whatever its sensitivity (SPEC Part B4), rendered."""
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_read(caller, object_type.id)
-        return _find(conn, caller.hub_id, object_type, name, archived)
+        cached = property_cache.one(conn, caller.hub_id, object_type.id, archived, name)
+        return cached or render(_find(conn, caller.hub_id, object_type, name, archived))
+
+
+def definition_rows(rt: Runtime, caller: Caller, object_key: str) -> list[Any]:
+    """Every active definition of an object, all levels, as rows (legacy listings)."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_read(caller, object_type.id)
+        return list(definitions_by_name(conn, caller.hub_id, object_type).values())
+
+
+def definition_row(rt: Runtime, caller: Caller, object_key: str, name: str) -> Any:
+    """One active definition as a row, whatever its level (legacy reads)."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        policy.check_definition_read(caller, object_type.id)
+        return _find(conn, caller.hub_id, object_type, name)
 
 
 def _find(
     conn: Connection, hub_id: int, object_type: ObjectType, name: str, archived: bool = False
 ) -> Any:
-    query = select(defs).where(
-        scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
-    )
-    row = conn.execute(query).first()
+    row = None
+    if NAME_PATTERN.fullmatch(name):  # no stored name has another shape
+        query = select(defs).where(
+            scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
+        )
+        row = conn.execute(query).first()
     if row is None:
         raise not_found(f"Property {name} does not exist", context={"propertyName": [name]})
     return row
@@ -235,7 +167,7 @@ def definitions_by_name(
 
 
 def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise validation_error(
             f"Property name {name!r} is not valid: use lowercase letters, digits and "
             "underscores, starting with a letter, at most 100 characters.",
@@ -316,14 +248,28 @@ def batch_create(
     failures: list[HubSpotError] = []
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
+    parsed: list[PropertyCreate | HubSpotError] = []
     for raw in inputs:
         try:
-            body = parse_input(PropertyCreate, raw)
-            with rt.store.write() as conn:
-                results.append(create_in(conn, caller, rt.clock.now(), object_type, body))
+            parsed.append(parse_input(PropertyCreate, raw))
         except HubSpotError as exc:
-            if exc.status in (401, 403):
-                raise
+            parsed.append(exc)
+
+    # Access is decided for the whole call before anything is written: a 403 for one input
+    # fails the request, and a failed request must leave no input created.
+    policy.check_definition_write(caller, object_type.id, "non_sensitive")
+    for body in parsed:
+        if isinstance(body, PropertyCreate):
+            policy.check_definition_write(caller, object_type.id, body.data_sensitivity)
+
+    for item in parsed:
+        if isinstance(item, HubSpotError):
+            failures.append(item)
+            continue
+        try:
+            with rt.store.write() as conn:
+                results.append(create_in(conn, caller, rt.clock.now(), object_type, item))
+        except HubSpotError as exc:
             failures.append(exc)
     return results, failures
 
@@ -353,12 +299,7 @@ def create_in(
         select(defs.c.archived).where(scope(caller.hub_id, object_type), defs.c.name == body.name)
     )
     if existing is not None:
-        state = "an archived" if existing else "a"
-        raise conflict(
-            f"There is already {state} property named {body.name} on this object.",
-            category="OBJECT_ALREADY_EXISTS",
-            context={"propertyName": [body.name]},
-        )
+        raise _name_taken(body.name, archived=bool(existing))
     if body.has_unique_value:
         unique_count = conn.scalar(
             select(func.count()).where(
@@ -406,9 +347,23 @@ def create_in(
         "created_user_id": user,
         "updated_user_id": user,
     }
-    conn.execute(insert(defs).values(row))
+    try:
+        conn.execute(insert(defs).values(row))
+        property_cache.touch(conn, caller.hub_id, [object_type.id])
+    except IntegrityError:
+        # A concurrent request took the name between our check and the insert (PostgreSQL).
+        raise _name_taken(body.name, archived=False) from None
     _audit_change(conn, caller, now, object_type.id, body.data_sensitivity, body.name, "create")
     return _find(conn, caller.hub_id, object_type, body.name)
+
+
+def _name_taken(name: str, archived: bool) -> HubSpotError:
+    state = "an archived" if archived else "a"
+    return conflict(
+        f"There is already {state} property named {name} on this object.",
+        category="OBJECT_ALREADY_EXISTS",
+        context={"propertyName": [name]},
+    )
 
 
 def update_property(
@@ -442,7 +397,8 @@ def _update(
             context={"propertyName": [name]},
         )
 
-    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    # null means "not given", as for record values (SPEC §3.3): it never clears a field.
+    changes = body.model_dump(exclude_unset=True, exclude_none=True, by_alias=False)
     if body.options is not None:
         changes["options"] = _dump_options(body.options)
     if body.label is not None:
@@ -468,6 +424,7 @@ def _update(
     _audit_change(
         conn, caller, now, object_type.id, current.data_sensitivity, name, "update", changed
     )
+    property_cache.touch(conn, caller.hub_id, [object_type.id])
     return _find(conn, caller.hub_id, object_type, name)
 
 
@@ -489,6 +446,7 @@ def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -
     ids = [row.id for row in rows]
     if ids:
         conn.execute(update(defs).where(defs.c.id.in_(ids)).values(archived=True, archived_at=now))
+        property_cache.touch(conn, caller.hub_id, [row.object_type_id for row in rows])
     for row in rows:
         _audit_change(
             conn, caller, now, row.object_type_id, row.data_sensitivity, row.name, "archive"
@@ -553,4 +511,8 @@ def purge_archived(conn: Connection, now: datetime, days: int) -> list[tuple[int
     ).all()
     if expired:
         conn.execute(delete(defs).where(defs.c.archived.is_(True), defs.c.archived_at <= cutoff))
+        for hub_id in {r.hub_id for r in expired}:
+            property_cache.touch(
+                conn, hub_id, [r.object_type_id for r in expired if r.hub_id == hub_id]
+            )
     return [tuple(r) for r in expired]  # type: ignore[misc]

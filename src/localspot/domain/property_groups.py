@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictStr
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain import object_types
 from localspot.domain.object_types import ObjectType
-from localspot.domain.properties import NAME_PATTERN, Input, check_label, scope
-from localspot.errors import conflict, not_found, validation_error
+from localspot.domain.properties import check_label, scope
+from localspot.domain.property_models import NAME_PATTERN, DisplayOrder, Input
+from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import property_definitions as defs
@@ -23,12 +25,12 @@ from localspot.validation import parse_input
 class GroupCreate(Input):
     name: StrictStr
     label: StrictStr
-    display_order: StrictInt = Field(-1, alias="displayOrder")
+    display_order: DisplayOrder = Field(-1, alias="displayOrder")
 
 
 class GroupUpdate(Input):
     label: StrictStr | None = None
-    display_order: StrictInt | None = Field(None, alias="displayOrder")
+    display_order: DisplayOrder | None = Field(None, alias="displayOrder")
 
 
 def render(row: Any) -> dict[str, Any]:
@@ -55,10 +57,12 @@ def list_groups(rt: Runtime, caller: Caller, object_key: str) -> list[Any]:
 
 
 def _find_group(conn: Connection, hub_id: int, object_type: ObjectType, name: str) -> Any:
-    query = select(groups).where(
-        _group_scope(hub_id, object_type), groups.c.name == name, groups.c.archived.is_(False)
-    )
-    row = conn.execute(query).first()
+    row = None
+    if NAME_PATTERN.fullmatch(name):  # no stored name has another shape
+        query = select(groups).where(
+            _group_scope(hub_id, object_type), groups.c.name == name, groups.c.archived.is_(False)
+        )
+        row = conn.execute(query).first()
     if row is None:
         raise not_found(f"Property group {name} does not exist", context={"groupName": [name]})
     return row
@@ -81,7 +85,7 @@ def _create_group(
     conn: Connection, caller: Caller, object_type: ObjectType, body: GroupCreate
 ) -> Any:
     policy.check_definition_write(caller, object_type.id, "non_sensitive")
-    if not NAME_PATTERN.match(body.name):
+    if not NAME_PATTERN.fullmatch(body.name):
         raise validation_error(
             f"Property group name {body.name!r} is not valid: use lowercase letters, digits "
             "and underscores, starting with a letter.",
@@ -94,23 +98,31 @@ def _create_group(
         )
     )
     if taken is not None:
-        raise conflict(
-            f"There is already a property group named {body.name} on this object.",
-            category="OBJECT_ALREADY_EXISTS",
-            context={"groupName": [body.name]},
+        raise _group_taken(body.name)
+    try:
+        conn.execute(
+            insert(groups).values(
+                hub_id=caller.hub_id,
+                object_type_id=object_type.id,
+                name=body.name,
+                label=body.label,
+                display_order=body.display_order,
+                archived=False,
+                hubspot_defined=False,
+            )
         )
-    conn.execute(
-        insert(groups).values(
-            hub_id=caller.hub_id,
-            object_type_id=object_type.id,
-            name=body.name,
-            label=body.label,
-            display_order=body.display_order,
-            archived=False,
-            hubspot_defined=False,
-        )
-    )
+    except IntegrityError:
+        # A concurrent request took the name between our check and the insert (PostgreSQL).
+        raise _group_taken(body.name) from None
     return _find_group(conn, caller.hub_id, object_type, body.name)
+
+
+def _group_taken(name: str) -> HubSpotError:
+    return conflict(
+        f"There is already a property group named {name} on this object.",
+        category="OBJECT_ALREADY_EXISTS",
+        context={"groupName": [name]},
+    )
 
 
 def update_group(
@@ -125,7 +137,8 @@ def update_group(
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_write(caller, object_type.id, "non_sensitive")
         current = _find_group(conn, caller.hub_id, object_type, name)
-        changes = body.model_dump(exclude_unset=True)
+        # null means "not given": it never clears a field.
+        changes = body.model_dump(exclude_unset=True, exclude_none=True)
         if changes:
             conn.execute(update(groups).where(groups.c.id == current.id).values(changes))
         return _find_group(conn, caller.hub_id, object_type, name)

@@ -11,9 +11,15 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import association_definitions, catalog, object_types, properties
+from localspot.domain import (
+    association_definitions,
+    catalog,
+    object_types,
+    properties,
+    property_cache,
+)
 from localspot.domain.object_types import ObjectType
-from localspot.domain.properties import Input, PropertyCreate
+from localspot.domain.property_models import Input, PropertyCreate
 from localspot.errors import conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
@@ -216,6 +222,7 @@ def _seed(conn: Connection, row: Any, object_type: ObjectType, now: datetime) ->
             for order, spec in enumerate(catalog.CUSTOM_OBJECT_PROPERTIES)
         ],
     )
+    property_cache.touch(conn, row.hub_id, [object_type.id])
 
 
 def list_schemas(rt: Runtime, caller: Caller, archived: bool) -> list[dict[str, Any]]:

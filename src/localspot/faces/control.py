@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 from starlette.responses import Response
@@ -20,26 +20,32 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# Bounds match the columns, which PostgreSQL enforces; hub ids stay within a signed 64-bit int.
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+HubId = Annotated[StrictInt, Field(ge=1, le=2**53 - 1)]
+MAX_CLOCK_STEP_DAYS = 100 * 366
+
+
 class AccountCreate(_Body):
-    name: StrictStr = "LocalSpot account"
+    name: Name = "LocalSpot account"
     tier: StrictStr = "enterprise"
-    hub_id: StrictInt | None = Field(None, alias="hubId")
+    hub_id: HubId | None = Field(None, alias="hubId")
 
 
 class AccountUpdate(_Body):
-    name: StrictStr | None = None
+    name: Name | None = None
     tier: StrictStr | None = None
 
 
 class UserCreate(_Body):
-    email: StrictStr
+    email: Annotated[StrictStr, Field(max_length=320)]
     role: StrictStr = "user"
     # Lets the user sign in on the OAuth consent page; never echoed back.
     password: StrictStr | None = None
 
 
 class PrivateAppCreate(_Body):
-    name: StrictStr = "Private app"
+    name: Name = "Private app"
     scopes: list[StrictStr] = []
 
 
@@ -55,6 +61,9 @@ class ClockAdvance(_Body):
     def _forward_only(self) -> ClockAdvance:
         if self.seconds < 0 or self.days < 0:
             raise ValueError("the clock only moves forward")
+        # Far enough for any expiry, and short of the year 9999 where datetimes end.
+        if self.seconds + self.days * 86_400 > MAX_CLOCK_STEP_DAYS * 86_400:
+            raise ValueError(f"the clock moves at most {MAX_CLOCK_STEP_DAYS} days at a time")
         return self
 
 
@@ -71,7 +80,8 @@ def _admin(ctx: Ctx) -> None:
 
 def _int(ctx: Ctx, name: str) -> int:
     raw = ctx.path[name]
-    if not raw.isdigit():
+    # isdigit() alone accepts digits such as "²" that int() refuses; 18 digits fit in 64 bits.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         raise validation_error(f"{name} must be a number", context={name: [raw]})
     return int(raw)
 

@@ -132,13 +132,7 @@ def _translate(body: dict[str, Any]) -> dict[str, Any]:
 
 def list_properties(ctx: Ctx) -> Response:
     who = caller(ctx)
-    rows = [
-        row
-        for level in SENSITIVITIES
-        for row in properties.list_properties(
-            ctx.runtime, who, ctx.path["objectType"], False, level
-        )
-    ]
+    rows = properties.definition_rows(ctx.runtime, who, ctx.path["objectType"])
     return JSON([render(r) for r in sorted(rows, key=lambda r: r.id)])
 
 
@@ -149,7 +143,7 @@ def create_property(ctx: Ctx) -> Response:
 
 
 def get_property(ctx: Ctx) -> Response:
-    row = properties.get_property(
+    row = properties.definition_row(
         ctx.runtime, caller(ctx), ctx.path["objectType"], ctx.path["propertyName"]
     )
     return JSON(render(row))
@@ -157,7 +151,7 @@ def get_property(ctx: Ctx) -> Response:
 
 def update_property(ctx: Ctx) -> Response:
     who = caller(ctx)
-    current = properties.get_property(
+    current = properties.definition_row(
         ctx.runtime, who, ctx.path["objectType"], ctx.path["propertyName"]
     )
     # A legacy PUT sends the whole definition back: fields the v3 update does not take are no

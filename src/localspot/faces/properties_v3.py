@@ -21,29 +21,30 @@ def _sensitivity(ctx: Ctx) -> str:
 
 
 def list_properties(ctx: Ctx) -> Response:
-    rows = properties.list_properties(
+    rendered = properties.list_properties(
         ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.flag("archived"), _sensitivity(ctx)
     )
-    return JSON({"results": [properties.render(r) for r in rows]})
+    return JSON({"results": rendered})
 
 
 def create_property(ctx: Ctx) -> Response:
+    caller = ctx.caller()  # who is asking comes before what they sent: 401 beats 400
     body = ctx.model(properties.PropertyCreate)
-    row = properties.create_property(ctx.runtime, ctx.caller(), ctx.path["objectType"], body)
+    row = properties.create_property(ctx.runtime, caller, ctx.path["objectType"], body)
     location = f"{ctx.request.url.path.rstrip('/')}/{row.name}"
     return JSON(properties.render(row), status_code=201, headers={"Location": location})
 
 
 def get_property(ctx: Ctx) -> Response:
     _sensitivity(ctx)  # validated, though one property is returned whatever its level
-    row = properties.get_property(
+    rendered = properties.get_property(
         ctx.runtime,
         ctx.caller(),
         ctx.path["objectType"],
         ctx.path["propertyName"],
         ctx.flag("archived"),
     )
-    return JSON(properties.render(row))
+    return JSON(rendered)
 
 
 def update_property(ctx: Ctx) -> Response:
@@ -103,15 +104,15 @@ def _batch_body(
 
 def batch_create(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
+    caller = ctx.caller()
     inputs = _inputs(ctx, ctx.json_object())
-    results, failures = properties.batch_create(
-        ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs
-    )
+    results, failures = properties.batch_create(ctx.runtime, caller, ctx.path["objectType"], inputs)
     return _batch_body(ctx, started, results, [f.as_batch_error() for f in failures], 201)
 
 
 def batch_read(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
+    caller = ctx.caller()
     body = ctx.json_object()
     names = _names(_inputs(ctx, body))
     archived = body.get("archived", False)
@@ -121,7 +122,7 @@ def batch_read(ctx: Ctx) -> Response:
     if sensitivity not in SENSITIVITIES:
         raise validation_error(f"dataSensitivity must be one of: {', '.join(SENSITIVITIES)}")
     found, missing = properties.batch_read(
-        ctx.runtime, ctx.caller(), ctx.path["objectType"], names, archived
+        ctx.runtime, caller, ctx.path["objectType"], names, archived
     )
     errors = [
         not_found(
@@ -133,8 +134,9 @@ def batch_read(ctx: Ctx) -> Response:
 
 
 def batch_archive(ctx: Ctx) -> Response:
+    caller = ctx.caller()
     names = _names(_inputs(ctx, ctx.json_object()))
-    properties.batch_archive(ctx.runtime, ctx.caller(), ctx.path["objectType"], names)
+    properties.batch_archive(ctx.runtime, caller, ctx.path["objectType"], names)
     return no_content()
 
 
@@ -144,8 +146,9 @@ def list_groups(ctx: Ctx) -> Response:
 
 
 def create_group(ctx: Ctx) -> Response:
+    caller = ctx.caller()
     body = ctx.model(property_groups.GroupCreate)
-    row = property_groups.create_group(ctx.runtime, ctx.caller(), ctx.path["objectType"], body)
+    row = property_groups.create_group(ctx.runtime, caller, ctx.path["objectType"], body)
     location = f"{ctx.request.url.path.rstrip('/')}/{row.name}"
     return JSON(property_groups.render(row), status_code=201, headers={"Location": location})
 

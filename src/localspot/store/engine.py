@@ -8,11 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# JSON columns (property options, scopes) through orjson: the stdlib decoder was a tenth of the
+# time of listing 500 property definitions.
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": lambda value: orjson.dumps(value).decode(),
+    "json_deserializer": orjson.loads,
+}
 
 
 class Store:
@@ -24,7 +31,12 @@ class Store:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url)
         else:
-            self.engine = create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
+            # TODO(store): a read request costs some eight round trips here (a pre-ping and
+            # BEGIN/COMMIT for each of the auth and domain transactions); reading one property
+            # misses its 2 ms target on PostgreSQL for that, not for the queries themselves.
+            self.engine = create_engine(
+                url, pool_size=20, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC
+            )
         # SQLite has one writer at a time; queueing writers here avoids busy retries inside one
         # process. Other processes are covered by BEGIN IMMEDIATE and the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
@@ -63,7 +75,7 @@ class Store:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_size=20, max_overflow=10)
+    engine = create_engine(url, pool_size=20, max_overflow=10, **_JSON_CODEC)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

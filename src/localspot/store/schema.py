@@ -581,3 +581,21 @@ key_rotations = Table(
     Column("started_ms", BigInteger, nullable=False),
     Column("finished_ms", BigInteger),
 )
+
+
+# Properties: a marker replaced by every write to an object's property definitions, so that a
+# server process may keep rendered definitions until it sees the marker change
+# (domain/property_cache.py). Whatever writes property_definitions must replace it.
+property_definition_versions = Table(
+    "property_definition_versions",
+    metadata,
+    Column(
+        "hub_id",
+        BigInteger,
+        ForeignKey("accounts.hub_id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("object_type_id", String(32), primary_key=True),
+    Column("version", String(32), nullable=False),
+)
