@@ -84,3 +84,85 @@ def test_date_values_out_of_range_are_invalid_not_a_crash(http: httpx.Client, va
 
         assert response.status_code == 400, response.text
         assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+PROPERTY_FIELDS = [
+    "label",
+    "type",
+    "fieldType",
+    "groupName",
+    "description",
+    "displayOrder",
+    "options",
+    "hidden",
+    "formField",
+]
+
+
+@pytest.mark.parametrize("field", PROPERTY_FIELDS)
+def test_null_in_a_property_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    path = "/crm/v3/properties/contacts"
+    created = http.post(
+        path,
+        json={
+            "name": "regress_level",
+            "label": "Level",
+            "type": "enumeration",
+            "fieldType": "select",
+            "groupName": "contactinformation",
+            "options": [{"label": "A", "value": "a", "hidden": False}],
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    response = http.patch(f"{path}/regress_level", json={field: None})
+
+    assert response.status_code == 200, response.text
+    after = http.get(f"{path}/regress_level").json()
+    for key in ("label", "type", "fieldType", "groupName", "options", "hidden", "formField"):
+        assert after[key] == created.json()[key]
+
+
+@pytest.mark.parametrize("field", ["label", "displayOrder"])
+def test_null_in_a_property_group_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    path = "/crm/v3/properties/contacts/groups"
+    assert http.post(path, json={"name": "regress_group", "label": "G"}).status_code == 201
+
+    response = http.patch(f"{path}/regress_group", json={field: None})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["label"] == "G"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "labels",
+        "requiredProperties",
+        "searchableProperties",
+        "secondaryDisplayProperties",
+        "allowsSensitiveProperties",
+    ],
+)
+def test_null_in_a_schema_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    created = http.post(
+        "/crm/v3/schemas",
+        json={
+            "name": "regress_pets",
+            "labels": {"singular": "Pet", "plural": "Pets"},
+            "primaryDisplayProperty": "pet_name",
+            "requiredProperties": ["pet_name"],
+            "properties": [
+                {"name": "pet_name", "label": "Name", "type": "string", "fieldType": "text"}
+            ],
+            "associatedObjects": ["CONTACT"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    type_id = created.json()["objectTypeId"]
+
+    response = http.patch(f"/crm/v3/schemas/{type_id}", json={field: None})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["labels"] == {"singular": "Pet", "plural": "Pets"}
+    assert response.json()["requiredProperties"] == ["pet_name"]

@@ -43,3 +43,12 @@ def whole_number(text: str, max_digits: int = 18) -> int | None:
     if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
         return int(text)
     return None
+
+
+def without_nulls(changes: dict[str, Any], nullable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A PATCH body's changes with JSON nulls dropped, except for fields that may be cleared.
+
+    A null leaves the field as it is, as HubSpot does for a null record value; the columns
+    behind the other fields hold no null.
+    """
+    return {k: v for k, v in changes.items() if v is not None or k in nullable}

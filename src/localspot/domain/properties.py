@@ -18,7 +18,7 @@ from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
-from localspot.validation import parse_input
+from localspot.validation import parse_input, without_nulls
 
 PropertyType = Literal[
     "bool", "date", "datetime", "enumeration", "number", "phone_number", "string"
@@ -59,6 +59,15 @@ MAX_DESCRIPTION = 4000
 MAX_OPTIONS = 5000
 MAX_UNIQUE_PER_OBJECT = 10
 IMMUTABLE_FIELDS = ("name", "hasUniqueValue", "dataSensitivity", "sensitiveDataCategories")
+# PATCH fields whose null clears the value; a null for any other field changes nothing.
+_CLEARABLE = (
+    "calculation_formula",
+    "currency_property_name",
+    "show_currency_symbol",
+    "number_display_hint",
+    "text_display_hint",
+    "date_display_hint",
+)
 
 
 class Input(BaseModel):
@@ -441,7 +450,7 @@ def _update(
             context={"propertyName": [name]},
         )
 
-    changes = body.model_dump(exclude_unset=True, by_alias=False)
+    changes = without_nulls(body.model_dump(exclude_unset=True), _CLEARABLE)
     if body.options is not None:
         changes["options"] = _dump_options(body.options)
     if body.label is not None:

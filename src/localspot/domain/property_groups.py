@@ -17,7 +17,7 @@ from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
-from localspot.validation import parse_input
+from localspot.validation import parse_input, without_nulls
 
 
 class GroupCreate(Input):
@@ -125,7 +125,7 @@ def update_group(
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_definition_write(caller, object_type.id, "non_sensitive")
         current = _find_group(conn, caller.hub_id, object_type, name)
-        changes = body.model_dump(exclude_unset=True)
+        changes = without_nulls(body.model_dump(exclude_unset=True))
         if changes:
             conn.execute(update(groups).where(groups.c.id == current.id).values(changes))
         return _find_group(conn, caller.hub_id, object_type, name)
