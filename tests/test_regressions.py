@@ -166,3 +166,52 @@ def test_null_in_a_schema_patch_changes_nothing(http: httpx.Client, field: str) 
     assert response.status_code == 200, response.text
     assert response.json()["labels"] == {"singular": "Pet", "plural": "Pets"}
     assert response.json()["requiredProperties"] == ["pet_name"]
+
+
+NUL_REQUESTS = [
+    ("POST", "/crm/v3/objects/contacts", {"properties": {"firstname": "a\u0000b"}}),
+    ("POST", "/crm/v3/objects/contacts", {"properties": {"email": "x\u0000@example.org"}}),
+    ("POST", "/crm/v3/properties/contacts/groups", {"name": "g", "label": "a\u0000"}),
+    ("POST", "/crm/v4/associations/contacts/companies/labels", {"name": "l", "label": "\u0000"}),
+    ("GET", "/crm/v3/properties/contacts/a%00b", None),
+    ("GET", "/crm/v3/objects/contacts?properties=a%00b", None),
+    ("GET", "/marketing/v3/forms/a%00b", None),
+    ("POST", "/contacts/v1/contact/createOrUpdate/email/a%00b@example.org", {"properties": []}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), NUL_REQUESTS)
+def test_nul_characters_are_refused_on_every_store(
+    http: httpx.Client, method: str, path: str, body: object
+) -> None:
+    response = http.request(method, path, json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert "NUL" in response.json()["message"]
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text(http: httpx.Client) -> None:
+    response = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": "\\u0000"}})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["properties"]["firstname"] == "\\u0000"
+
+
+@pytest.mark.parametrize("grant_type", ["refresh_token", "authorization_code"])
+def test_a_nul_in_an_oauth_client_id_is_a_bad_client(
+    server: LocalSpotServer, grant_type: str
+) -> None:
+    form = {
+        "grant_type": grant_type,
+        "client_id": "a\u0000b",
+        "client_secret": "s",
+        "refresh_token": "r",
+        "code": "c",
+        "redirect_uri": "http://localhost/cb",
+    }
+
+    response = httpx.post(f"{server.url}/oauth/v1/token", data=form)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == "BAD_CLIENT_ID"

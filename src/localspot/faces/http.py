@@ -89,9 +89,12 @@ class Ctx:
         if not self.body.strip():
             raise validation_error("Invalid input JSON: the request body is empty")
         try:
-            return orjson.loads(self.body)
+            data = orjson.loads(self.body)
         except orjson.JSONDecodeError as exc:
             raise validation_error(f"Invalid input JSON on {_position(exc)}: {exc.msg}") from None
+        if b"\\u0000" in self.body and _holds_nul(data):
+            raise validation_error(f"Invalid input JSON: {NUL_REFUSED}")
+        return data
 
     def json_object(self) -> dict[str, Any]:
         data = self.json()
@@ -125,6 +128,28 @@ def _position(exc: orjson.JSONDecodeError) -> str:
     return f"line {exc.lineno}, column {exc.colno}"
 
 
+# PostgreSQL text cannot hold U+0000, so it is refused at the door on both stores alike.
+NUL_REFUSED = "text may not contain the NUL character (\\u0000)"
+
+
+def _holds_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(item) for item in data)
+    return False
+
+
+def _check_no_nul(request: Request) -> None:
+    """Path parameters and the query string, where a NUL would reach a SQL parameter."""
+    texts = [*request.path_params.values(), *request.query_params.keys()]
+    texts += request.query_params.values()
+    if any("\x00" in text for text in texts if isinstance(text, str)):
+        raise validation_error(f"Invalid input: {NUL_REFUSED}")
+
+
 Handler = Callable[[Ctx], Response]
 
 
@@ -133,6 +158,7 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
 
     async def run(request: Request) -> Response:
         request.scope["state"]["route"] = path
+        _check_no_nul(request)
         body = await request.body()
         return await run_in_threadpool(handler, Ctx(request, body))
 
