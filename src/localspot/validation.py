@@ -32,3 +32,23 @@ def pydantic_error(exc: ValidationError) -> HubSpotError:
         errors.append({"message": message, "code": code, "in": where})
     summary = "; ".join(e["message"] for e in errors)
     return validation_error(f"Invalid input JSON: {summary}", errors=errors)
+
+
+def whole_number(text: str, max_digits: int = 18) -> int | None:
+    """The number that ``text`` spells in ASCII digits, or None.
+
+    ``str.isdigit`` also accepts digits such as '²' (which ``int`` refuses) and '٣' (which it
+    reads as 3), and more than 18 digits overflow a BIGINT column on both stores.
+    """
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def without_nulls(changes: dict[str, Any], nullable: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A PATCH body's changes with JSON nulls dropped, except for fields that may be cleared.
+
+    A null leaves the field as it is, as HubSpot does for a null record value; the columns
+    behind the other fields hold no null.
+    """
+    return {k: v for k, v in changes.items() if v is not None or k in nullable}

@@ -22,6 +22,7 @@ from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import association_definitions, record_associations
+from localspot.validation import whole_number
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 # Stored definitions' typeIds are their row id plus this, so that within one object pair a
@@ -338,7 +339,7 @@ def update_label(
 
 def delete_label(rt: Runtime, caller: Caller, from_key: str, to_key: str, type_id: str) -> None:
     """Removes the label (both sides); associations keep their other types."""
-    if not type_id.isdigit() or len(type_id) > 18:
+    if whole_number(type_id) is None:
         raise validation_error("associationTypeId must be a whole number")
     with rt.store.write() as conn:
         a, b = _pair(conn, caller, from_key, to_key)

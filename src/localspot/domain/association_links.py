@@ -25,6 +25,7 @@ from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import record_associations, records
+from localspot.validation import whole_number
 
 MAX_PAGE = 500
 
@@ -107,7 +108,7 @@ def parse_specs(raw: Any, where: str = "body") -> list[Spec]:
                 f"{', '.join(at.CATEGORIES)}",
                 context={"associationCategory": [str(category)]},
             )
-        if isinstance(type_id, str) and type_id.isdigit():
+        if isinstance(type_id, str) and whole_number(type_id) is not None:
             type_id = int(type_id)
         if isinstance(type_id, bool) or not isinstance(type_id, int):
             raise validation_error(
@@ -120,7 +121,7 @@ def parse_specs(raw: Any, where: str = "body") -> list[Spec]:
 
 def parse_id(raw: Any) -> int | None:
     text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return whole_number(text)
 
 
 def invalid_ids(
@@ -481,11 +482,12 @@ def page_of(
 def parse_after(after: str | None) -> int:
     if not after:
         return 0
-    if not after.isdigit() or len(after) > 18:
+    cursor = whole_number(after)
+    if cursor is None:
         raise validation_error(
             "after must be a paging cursor from a previous page", context={"after": [after]}
         )
-    return int(after)
+    return cursor
 
 
 def associated_ids_subquery(hub_id: int, from_type: str, to_type: str, to_id: int) -> Select[Any]:

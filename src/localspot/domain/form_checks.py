@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from localspot.domain.values import MAX_STRING, Problem, check, check_email
 from localspot.errors import HubSpotError
+from localspot.validation import whole_number
 
 MAX_FIELDS = 1000
 MAX_VALUE_CHARS = MAX_STRING
@@ -131,9 +132,10 @@ def _submitted_at(raw: Any) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise _bad_json("submittedAt must be epoch milliseconds")
     text = str(raw)
-    if not text.isdigit() or len(text) > 15 or int(text) <= 0:
+    ms = whole_number(text, max_digits=15)
+    if ms is None or ms <= 0:
         raise _bad_json("submittedAt must be epoch milliseconds")
-    return int(text)
+    return ms
 
 
 # Validation ---------------------------------------------------------------------------------------

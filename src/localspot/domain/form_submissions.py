@@ -24,6 +24,7 @@ from localspot.errors import HubSpotError, forbidden, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import form_submissions
+from localspot.validation import whole_number
 
 MAX_READ_LIMIT = 50
 DEFAULT_READ_LIMIT = 20
@@ -197,9 +198,10 @@ def list_submissions(
         )
     query = select(form_submissions)
     if after:
-        if not after.isdigit() or len(after) > 18:
+        cursor = whole_number(after)
+        if cursor is None:
             raise validation_error("after is not a valid paging cursor", context={"after": [after]})
-        query = query.where(form_submissions.c.id < int(after))
+        query = query.where(form_submissions.c.id < cursor)
     with rt.store.read() as conn:
         form = forms.find(conn, caller.hub_id, guid, archived=None)
         rows = list(

@@ -21,7 +21,7 @@ from localspot.errors import not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import forms
-from localspot.validation import parse_input
+from localspot.validation import parse_input, whole_number
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -299,9 +299,10 @@ def list_forms(
         return [], None
     start = 0
     if after:
-        if not after.isdigit() or len(after) > 18:
+        cursor = whole_number(after)
+        if cursor is None:
             raise validation_error("after is not a valid paging cursor", context={"after": [after]})
-        start = int(after)
+        start = cursor
     with rt.store.read() as conn:
         rows = list(
             conn.execute(

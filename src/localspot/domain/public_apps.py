@@ -181,6 +181,8 @@ def get_app_row(conn: Connection, app_id: int) -> dict[str, Any]:
 
 
 def app_by_client_id(conn: Connection, client_id: str) -> dict[str, Any] | None:
+    if "\x00" in client_id:
+        return None  # no client id holds one, and PostgreSQL refuses it as a parameter
     query = select(public_apps).where(public_apps.c.client_id == client_id)
     row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None

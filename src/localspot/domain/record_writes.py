@@ -31,6 +31,7 @@ from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
+from localspot.validation import whole_number
 
 MAX_BATCH = 100
 # History knows merges as their own source; webhooks report them as the CRM's doing.
@@ -443,7 +444,7 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
-        ids = [int(k) for k in keys if k.isdigit() and len(k) <= 18]
+        ids = [n for n in map(whole_number, keys) if n is not None]
         rows = record_store.find_many(conn, caller.hub_id, object_type, ids)
         active = sorted({r.id for r in rows.values() if not r.archived})
         if active:

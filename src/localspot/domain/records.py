@@ -15,6 +15,7 @@ from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
+from localspot.validation import whole_number
 
 MAX_PAGE = 100
 MAX_PAGE_WITH_HISTORY = 50
@@ -143,9 +144,10 @@ class Reader:
 
 
 def parse_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    number = whole_number(raw)
+    if number is None:
         raise not_found("Object not found.  objectId are usually numeric.", context={"id": [raw]})
-    return int(raw)
+    return number
 
 
 def lookup(
@@ -230,11 +232,12 @@ def list_records(
     check_limit(limit, projection.with_history is not None)
     start = 0
     if after:
-        if not after.isdigit():
+        cursor = whole_number(after)
+        if cursor is None:
             raise validation_error(
                 "after must be a paging cursor from a previous page", context={"after": [after]}
             )
-        start = int(after)
+        start = cursor
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         reader = Reader(rt, conn, caller, object_type, projection)

@@ -24,7 +24,7 @@ from localspot.errors import conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import object_schemas, property_definitions, property_groups, records
-from localspot.validation import parse_input
+from localspot.validation import parse_input, whole_number, without_nulls
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 _SCHEMA_READ = ["crm.schemas.custom.read", "crm.schemas.custom.write"]
@@ -92,7 +92,10 @@ def _find_row(conn: Connection, hub_id: int, key: str) -> Any | None:
         object_schemas.c.hub_id == hub_id, object_schemas.c.archived.is_(False)
     )
     if key.startswith("2-") and key[2:].isdigit():
-        return conn.execute(query.where(object_schemas.c.id == int(key[2:]))).first()
+        schema_id = whole_number(key[2:])
+        if schema_id is None:
+            return None
+        return conn.execute(query.where(object_schemas.c.id == schema_id)).first()
     name = key
     prefix = f"p{hub_id}_"
     if key.startswith(prefix):
@@ -257,7 +260,10 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
         object_type = object_type_of(row)
         names = set(properties.definitions_by_name(conn, caller.hub_id, object_type))
         _check_references(names, body)
-        changes = body.model_dump(exclude_unset=True, exclude={"restorable", "clear_description"})
+        changes = without_nulls(
+            body.model_dump(exclude_unset=True, exclude={"restorable", "clear_description"}),
+            nullable=("description", "primary_display_property"),
+        )
         if "labels" in changes and body.labels is not None:
             changes["labels"] = body.labels.model_dump()
         if body.clear_description:

@@ -17,10 +17,13 @@ from typing import Any
 
 from localspot.errors import HubSpotError
 from localspot.store.schema import VALUE_NORM_CHARS
+from localspot.validation import whole_number
 
 MAX_STRING = 65_536
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MS_PER_DAY = 86_400_000
+_MIN_MS = int(datetime(1, 1, 2, tzinfo=UTC).timestamp() * 1000)
+_MAX_MS = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,8 @@ def _number(text: str) -> float | None:
 def _date(name: str, text: str, subject: str, shown: str | None) -> Stored | Problem:
     text = text.strip()
     day: date | None = None
-    if text.lstrip("-").isdigit():
-        ms = int(text)
+    ms = _epoch_ms(text)
+    if ms is not None:
         if ms % _MS_PER_DAY != 0:
             return Problem(
                 name,
@@ -167,7 +170,8 @@ def _date(name: str, text: str, subject: str, shown: str | None) -> Stored | Pro
     else:
         try:
             day = date.fromisoformat(text)
-        except ValueError:
+            datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+        except (ValueError, OverflowError):
             return Problem(
                 name,
                 "INVALID_DATE",
@@ -183,14 +187,24 @@ def parse_datetime_ms(text: str) -> int | None:
     """Epoch ms from epoch-ms digits or an ISO 8601 date or datetime; None when neither."""
     text = text.strip()
     if text.lstrip("-").isdigit():
-        return int(text)
+        return _epoch_ms(text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        ms = int(moment.timestamp() * 1000)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
+
+
+def _epoch_ms(text: str) -> int | None:
+    """Signed epoch-ms digits within the years datetime can show (1 to 9999), or None."""
+    number = whole_number(text.removeprefix("-"))
+    if number is None:
+        return None
+    ms = -number if text.startswith("-") else number
+    return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
 def ms_to_iso(ms: int) -> str:

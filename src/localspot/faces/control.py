@@ -12,6 +12,7 @@ from localspot.clock import iso
 from localspot.domain import admin, record_writes
 from localspot.errors import HubSpotError, validation_error
 from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.validation import whole_number
 
 PREFIX = "/localspot/v1"
 
@@ -80,10 +81,10 @@ def _admin(ctx: Ctx) -> None:
 
 def _int(ctx: Ctx, name: str) -> int:
     raw = ctx.path[name]
-    # isdigit() alone accepts digits such as "²" that int() refuses; 18 digits fit in 64 bits.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+    number = whole_number(raw)
+    if number is None:
         raise validation_error(f"{name} must be a number", context={name: [raw]})
-    return int(raw)
+    return number
 
 
 def _account(row: dict[str, Any]) -> dict[str, Any]:

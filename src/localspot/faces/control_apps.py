@@ -12,6 +12,7 @@ from localspot.clock import iso
 from localspot.domain import public_apps
 from localspot.faces.control import PREFIX, _admin, _Body, _int
 from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.validation import whole_number
 
 
 class DeveloperCreate(_Body):
@@ -120,7 +121,7 @@ def create_app(ctx: Ctx) -> Response:
 def list_apps(ctx: Ctx) -> Response:
     _admin(ctx)
     developer = ctx.query.get("developerId")
-    developer_id = int(developer) if developer and developer.isdigit() else None
+    developer_id = whole_number(developer) if developer else None
     rows = public_apps.list_apps(ctx.runtime, developer_id)
     return JSON({"results": [_app(r) for r in rows]})
 

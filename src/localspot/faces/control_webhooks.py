@@ -11,13 +11,15 @@ from localspot.domain.webhooks import subscriptions as subs
 from localspot.errors import validation_error
 from localspot.faces.control import PREFIX, _admin
 from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.validation import whole_number
 
 
 def _number(ctx: Ctx, name: str, raw: str | None = None) -> int:
     raw = ctx.path[name] if raw is None else raw
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise validation_error(f"{name} must be a number", context={name: [raw]})
-    return int(raw)
+    return number
 
 
 def _app(ctx: Ctx) -> subs.AppRef:

@@ -14,13 +14,15 @@ from localspot.errors import HubSpotError
 from localspot.faces.forms_v3 import int_param, paged
 from localspot.faces.http import JSON, Ctx, route
 from localspot.policy import Caller
+from localspot.validation import whole_number
 
 
 def _hub_id(ctx: Ctx) -> int:
     raw = ctx.path["hubId"]
-    if not raw.isdigit() or len(raw) > 18:
+    hub_id = whole_number(raw)
+    if hub_id is None:
         raise FormsError(404, f"Form {ctx.path['formGuid']} was not found in portal {raw}")
-    return int(raw)
+    return hub_id
 
 
 def _body(ctx: Ctx) -> Any:

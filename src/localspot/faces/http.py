@@ -92,9 +92,8 @@ class Ctx:
             data = orjson.loads(self.body)
         except orjson.JSONDecodeError as exc:
             raise validation_error(f"Invalid input JSON on {_position(exc)}: {exc.msg}") from None
-        # PostgreSQL cannot store or even compare text holding NUL; refuse it up front.
         if b"\\u0000" in self.body and _holds_nul(data):
-            raise validation_error("Invalid input JSON: text must not contain the NUL character")
+            raise validation_error(f"Invalid input JSON: {NUL_REFUSED}")
         return data
 
     def json_object(self) -> dict[str, Any]:
@@ -125,18 +124,30 @@ class Ctx:
         return raw
 
 
+def _position(exc: orjson.JSONDecodeError) -> str:
+    return f"line {exc.lineno}, column {exc.colno}"
+
+
+# PostgreSQL text cannot hold U+0000, so it is refused at the door on both stores alike.
+NUL_REFUSED = "text may not contain the NUL character (\\u0000)"
+
+
 def _holds_nul(data: Any) -> bool:
     if isinstance(data, str):
         return "\x00" in data
     if isinstance(data, dict):
         return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
     if isinstance(data, list):
-        return any(_holds_nul(v) for v in data)
+        return any(_holds_nul(item) for item in data)
     return False
 
 
-def _position(exc: orjson.JSONDecodeError) -> str:
-    return f"line {exc.lineno}, column {exc.colno}"
+def _check_no_nul(request: Request) -> None:
+    """Path parameters and the query string, where a NUL would reach a SQL parameter."""
+    texts = [*request.path_params.values(), *request.query_params.keys()]
+    texts += request.query_params.values()
+    if any("\x00" in text for text in texts if isinstance(text, str)):
+        raise validation_error(f"Invalid input: {NUL_REFUSED}")
 
 
 Handler = Callable[[Ctx], Response]
@@ -147,7 +158,7 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
 
     async def run(request: Request) -> Response:
         request.scope["state"]["route"] = path
-        # TODO(http): no limit on the body size yet; a huge body is read into memory whole.
+        _check_no_nul(request)
         body = await request.body()
         ctx = Ctx(request, body)
         try:

@@ -13,6 +13,7 @@ from localspot.domain import legacy
 from localspot.errors import HubSpotError, validation_error
 from localspot.faces.http import JSON, Ctx, route
 from localspot.policy import Caller
+from localspot.validation import whole_number
 
 _EXISTING = re.compile(r"Existing ID: (\d+)")
 
@@ -84,10 +85,10 @@ def int_param(ctx: Ctx, name: str, default: int | None) -> int | None:
     raw = ctx.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise validation_error(f"{name} must be a whole number", context={name: [raw]}) from None
+    number = whole_number(raw.removeprefix("-"))
+    if number is None:
+        raise validation_error(f"{name} must be a whole number", context={name: [raw]})
+    return -number if raw.startswith("-") else number
 
 
 def count_param(ctx: Ctx, name: str = "count", default: int = 20) -> int:

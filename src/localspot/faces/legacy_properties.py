@@ -19,6 +19,7 @@ from localspot.errors import validation_error
 from localspot.faces.http import JSON, Ctx, no_content
 from localspot.faces.legacy_common import caller, legacy_route
 from localspot.policy import SENSITIVITIES
+from localspot.validation import whole_number
 
 # Fields of the legacy model that describe the portal's UI or are computed; writes ignore them.
 _IGNORED = frozenset(
@@ -48,7 +49,7 @@ _UPDATABLE = frozenset(
 
 
 def _user(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value) if value else None
 
 
 def _ms(moment: Any) -> int | None:

@@ -21,6 +21,7 @@ from localspot.domain.oauth_authorize import AuthRequest, Consent, Refused
 from localspot.domain.oauth_forms import FormSigner, InvalidForm, new_nonce
 from localspot.domain.oauth_server import Refusal
 from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.validation import whole_number
 
 COOKIE = "localspot_oauth"
 _pages = Environment(
@@ -64,9 +65,10 @@ def _pinned_hub(ctx: Ctx) -> int | None:
     raw = ctx.path.get("hubId")
     if raw is None:
         return None
-    if not raw.isdigit():
+    hub_id = whole_number(raw)
+    if hub_id is None:
         raise Refused(Refusal(400, "Unknown account", f"{raw} is not an account id."))
-    return int(raw)
+    return hub_id
 
 
 def _action(ctx: Ctx) -> str:
@@ -158,10 +160,10 @@ def _step(
     if step == "choose":
         data = signer.loads(token, nonce, s="choose", c=auth.client_id)
         assert nonce is not None
-        chosen = form.get("user_id", "")
-        if not chosen.isdigit() or int(chosen) not in data["u"]:
+        chosen = whole_number(form.get("user_id", ""))
+        if chosen is None or chosen not in data["u"]:
             raise InvalidForm()
-        return _consent_page(ctx, auth, signer, nonce, int(chosen))
+        return _consent_page(ctx, auth, signer, nonce, chosen)
     if step == "consent":
         data = signer.loads(token, nonce, s="consent", c=auth.client_id, r=_request_key(auth))
         if form.get("decision") == "approve":

@@ -16,15 +16,17 @@ from localspot.clock import iso
 from localspot.domain.webhooks import subscriptions as subs
 from localspot.errors import HubSpotError, validation_error
 from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.validation import whole_number
 
 PREFIXES = ("/webhooks/v3/{appId}", "/webhooks/{version:apiversion}/{appId}")
 
 
 def _number(ctx: Ctx, name: str) -> int:
     raw = ctx.path[name]
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise validation_error(f"{name} must be a number", context={name: [raw]})
-    return int(raw)
+    return number
 
 
 def _app(ctx: Ctx) -> subs.AppRef:

@@ -42,6 +42,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # SQLite only generates ids for INTEGER PRIMARY KEY columns.
+# TODO(store): without AUTOINCREMENT SQLite hands out max(id)+1 again once the newest row is
+# deleted, so a GDPR-deleted or purged record's id, or a deleted webhook subscription's id, is
+# given to the next one. Fix: sqlite_autoincrement=True on tables whose ids users see, with a
+# migration that rebuilds them while foreign keys are off (a DROP would cascade).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 metadata = MetaData(

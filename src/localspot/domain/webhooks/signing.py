@@ -7,6 +7,8 @@ import hashlib
 import hmac
 from urllib.parse import unquote
 
+from localspot.validation import whole_number
+
 # v3 hashes the URI with these escapes decoded; every other escape stays as it was sent.
 _V3_DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A", "%2C", "%3B")
 
@@ -56,8 +58,9 @@ def verify(
     """
     signature_v3 = received.get("x-hubspot-signature-v3")
     timestamp = received.get("x-hubspot-request-timestamp", "")
-    if signature_v3 and timestamp.isdigit():
-        fresh = max_age_ms is None or now_ms - int(timestamp) <= max_age_ms
+    sent_ms = whole_number(timestamp)
+    if signature_v3 and sent_ms is not None:
+        fresh = max_age_ms is None or now_ms - sent_ms <= max_age_ms
         expected = v3(secret, method, uri, body, timestamp)
         if fresh and hmac.compare_digest(expected, signature_v3):
             return "v3"

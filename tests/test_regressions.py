@@ -1,0 +1,217 @@
+"""Bugs a new user's hostile session found, each pinned over HTTP so it stays fixed."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from localspot.testing import LocalSpotServer
+
+# '²' passes str.isdigit() but int() refuses it; 25 digits overflow a BIGINT.
+ODD = "²"
+HUGE = "9" * 25
+
+ODD_NUMBER_REQUESTS = [
+    ("GET", f"/crm/v3/objects/contacts/{ODD}", None, 404),
+    ("GET", f"/crm/v3/objects/contacts?after={ODD}", None, 400),
+    ("GET", f"/crm/v3/objects/contacts?after={HUGE}", None, 400),
+    ("POST", "/crm/v3/objects/contacts/batch/read", {"inputs": [{"id": ODD}]}, 207),
+    ("POST", "/crm/v3/objects/contacts/batch/archive", {"inputs": [{"id": ODD}]}, 204),
+    ("GET", f"/crm/v4/objects/contacts/1/associations/companies?after={ODD}", None, 400),
+    ("PUT", f"/crm/v4/objects/contacts/{ODD}/associations/default/companies/{ODD}", None, 400),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/read", {"inputs": [{"id": ODD}]}, 207),
+    ("DELETE", f"/crm/v4/associations/contacts/companies/labels/{ODD}", None, 400),
+    ("GET", f"/webhooks/v3/{ODD}/settings", None, 400),
+    ("GET", f"/marketing/v3/forms?after={ODD}", None, 400),
+    ("POST", f"/submissions/v3/integration/submit/{ODD}/f", {"fields": []}, 404),
+    ("GET", f"/form-integrations/v1/submissions/forms/f?after={ODD}", None, 400),
+    ("GET", f"/contacts/v1/contact/vid/{ODD}/profile", None, 404),
+    ("GET", f"/companies/v2/companies/{ODD}", None, 404),
+    ("GET", f"/deals/v1/deal/{ODD}", None, 404),
+    ("GET", f"/contacts/v1/contact/vids/batch/?vid={ODD}", None, 200),
+    ("GET", f"/contacts/v1/lists/all/contacts/all?vidOffset={HUGE}", None, 400),
+    ("GET", f"/contacts/v1/lists/recently_updated/contacts/recent?timeOffset={HUGE}", None, 400),
+    ("GET", f"/crm/v3/schemas/2-{ODD}", None, 404),
+    ("GET", f"/crm/v3/objects/2-{HUGE}", None, 400),
+    ("GET", f"/oauth/{ODD}/authorize?client_id=x", None, 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), ODD_NUMBER_REQUESTS)
+def test_odd_or_huge_numbers_in_ids_and_cursors_are_client_errors(
+    http: httpx.Client, method: str, path: str, body: object, status: int
+) -> None:
+    response = http.request(method, path, json=body)
+
+    assert response.status_code == status, response.text
+    if status >= 400 and response.headers["content-type"].startswith("application/json"):
+        assert response.json()["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/localspot/v1/accounts/{ODD}",
+        f"/localspot/v1/accounts/{HUGE}",
+        f"/localspot/v1/private-apps/{ODD}",
+        f"/localspot/v1/webhooks/private-apps/{HUGE}/secret",
+        f"/localspot/v1/public-apps/{ODD}/installs",
+        f"/localspot/v1/accounts/{HUGE}/forms",
+    ],
+)
+def test_control_plane_refuses_odd_or_huge_ids(server: LocalSpotServer, path: str) -> None:
+    response = server.admin.get(path)
+
+    assert response.status_code in (400, 404), response.text
+
+
+@pytest.mark.parametrize("value", [ODD, "86400000" + "0" * 15, "-" + HUGE])
+def test_date_values_out_of_range_are_invalid_not_a_crash(http: httpx.Client, value: str) -> None:
+    for name, kind in (("regress_day", "date"), ("regress_moment", "datetime")):
+        created = http.post(
+            "/crm/v3/properties/contacts",
+            json={
+                "name": name,
+                "label": name,
+                "type": kind,
+                "fieldType": "date",
+                "groupName": "contactinformation",
+            },
+        )
+        assert created.status_code in (201, 409), created.text
+
+        response = http.post("/crm/v3/objects/contacts", json={"properties": {name: value}})
+
+        assert response.status_code == 400, response.text
+        assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+PROPERTY_FIELDS = [
+    "label",
+    "type",
+    "fieldType",
+    "groupName",
+    "description",
+    "displayOrder",
+    "options",
+    "hidden",
+    "formField",
+]
+
+
+@pytest.mark.parametrize("field", PROPERTY_FIELDS)
+def test_null_in_a_property_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    path = "/crm/v3/properties/contacts"
+    created = http.post(
+        path,
+        json={
+            "name": "regress_level",
+            "label": "Level",
+            "type": "enumeration",
+            "fieldType": "select",
+            "groupName": "contactinformation",
+            "options": [{"label": "A", "value": "a", "hidden": False}],
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    response = http.patch(f"{path}/regress_level", json={field: None})
+
+    assert response.status_code == 200, response.text
+    after = http.get(f"{path}/regress_level").json()
+    for key in ("label", "type", "fieldType", "groupName", "options", "hidden", "formField"):
+        assert after[key] == created.json()[key]
+
+
+@pytest.mark.parametrize("field", ["label", "displayOrder"])
+def test_null_in_a_property_group_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    path = "/crm/v3/properties/contacts/groups"
+    assert http.post(path, json={"name": "regress_group", "label": "G"}).status_code == 201
+
+    response = http.patch(f"{path}/regress_group", json={field: None})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["label"] == "G"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "labels",
+        "requiredProperties",
+        "searchableProperties",
+        "secondaryDisplayProperties",
+        "allowsSensitiveProperties",
+    ],
+)
+def test_null_in_a_schema_patch_changes_nothing(http: httpx.Client, field: str) -> None:
+    created = http.post(
+        "/crm/v3/schemas",
+        json={
+            "name": "regress_pets",
+            "labels": {"singular": "Pet", "plural": "Pets"},
+            "primaryDisplayProperty": "pet_name",
+            "requiredProperties": ["pet_name"],
+            "properties": [
+                {"name": "pet_name", "label": "Name", "type": "string", "fieldType": "text"}
+            ],
+            "associatedObjects": ["CONTACT"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    type_id = created.json()["objectTypeId"]
+
+    response = http.patch(f"/crm/v3/schemas/{type_id}", json={field: None})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["labels"] == {"singular": "Pet", "plural": "Pets"}
+    assert response.json()["requiredProperties"] == ["pet_name"]
+
+
+NUL_REQUESTS = [
+    ("POST", "/crm/v3/objects/contacts", {"properties": {"firstname": "a\u0000b"}}),
+    ("POST", "/crm/v3/objects/contacts", {"properties": {"email": "x\u0000@example.org"}}),
+    ("POST", "/crm/v3/properties/contacts/groups", {"name": "g", "label": "a\u0000"}),
+    ("POST", "/crm/v4/associations/contacts/companies/labels", {"name": "l", "label": "\u0000"}),
+    ("GET", "/crm/v3/properties/contacts/a%00b", None),
+    ("GET", "/crm/v3/objects/contacts?properties=a%00b", None),
+    ("GET", "/marketing/v3/forms/a%00b", None),
+    ("POST", "/contacts/v1/contact/createOrUpdate/email/a%00b@example.org", {"properties": []}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), NUL_REQUESTS)
+def test_nul_characters_are_refused_on_every_store(
+    http: httpx.Client, method: str, path: str, body: object
+) -> None:
+    response = http.request(method, path, json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert "NUL" in response.json()["message"]
+
+
+def test_an_escaped_backslash_before_u0000_is_plain_text(http: httpx.Client) -> None:
+    response = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": "\\u0000"}})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["properties"]["firstname"] == "\\u0000"
+
+
+@pytest.mark.parametrize("grant_type", ["refresh_token", "authorization_code"])
+def test_a_nul_in_an_oauth_client_id_is_a_bad_client(
+    server: LocalSpotServer, grant_type: str
+) -> None:
+    form = {
+        "grant_type": grant_type,
+        "client_id": "a\u0000b",
+        "client_secret": "s",
+        "refresh_token": "r",
+        "code": "c",
+        "redirect_uri": "http://localhost/cb",
+    }
+
+    response = httpx.post(f"{server.url}/oauth/v1/token", data=form)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == "BAD_CLIENT_ID"
