@@ -314,6 +314,8 @@ def create_subscription(rt: Runtime, app: AppRef, body: SubscriptionCreate) -> A
     event_type, kind, type_id = _check_subscription(body)
     limit = rt.settings.webhook_max_subscriptions
     with rt.store.write() as conn:
+        # A public app has no single account whose properties could be checked; events of a
+        # highly sensitive property are dropped for it at emit time instead (events._screen).
         if body.property_name is not None and type_id is not None and app.hub_id is not None:
             _check_property(conn, app.hub_id, type_id, body.property_name)
         count = conn.scalar(
