@@ -15,13 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from localspot.domain import maintenance
+from localspot.domain import keys, maintenance
 from localspot.domain.webhooks import worker as webhook_worker
 from localspot.errors import HubSpotError
 from localspot.faces import (
+    associations_v4,
     control,
     control_apps,
     control_forms,
+    control_protection,
     control_webhooks,
     form_submissions,
     forms_v3,
@@ -40,6 +42,10 @@ from localspot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+KEYS_EVERY_SECONDS = 1.0
+# Time a server spends re-encrypting before it lets the loop breathe (requests keep flowing
+# meanwhile: each batch is one short transaction).
+ROTATION_SLICE_SECONDS = 0.5
 
 
 class ApiVersionConvertor(Convertor[str]):
@@ -73,6 +79,8 @@ def _routes() -> list[BaseRoute]:
         *forms_v3.routes(),
         *form_submissions.routes(),
         *control_forms.routes(),
+        *control_protection.routes(),
+        *associations_v4.routes(),
     ]
 
 
@@ -101,9 +109,14 @@ def create_app(runtime: Runtime, background: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_purge_loop(runtime))] if background else []
-        if background and runtime.settings.webhook_worker:
-            tasks.append(asyncio.create_task(webhook_worker.run_in_server(runtime)))
+        tasks = []
+        if background:
+            tasks = [
+                asyncio.create_task(_purge_loop(runtime)),
+                asyncio.create_task(_keys_loop(runtime)),
+            ]
+            if runtime.settings.webhook_worker:
+                tasks.append(asyncio.create_task(webhook_worker.run_in_server(runtime)))
         yield
         for task in tasks:
             task.cancel()
@@ -125,3 +138,16 @@ async def _purge_loop(runtime: Runtime) -> None:
         except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
             log.error("purge failed", extra={"fields": {"error": type(exc).__name__}})
         await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+
+async def _keys_loop(runtime: Runtime) -> None:
+    """Follows key rotations made by other processes and does re-encryption work."""
+    while True:
+        busy = False
+        try:
+            await asyncio.to_thread(keys.refresh, runtime)
+            progress = await asyncio.to_thread(keys.run, runtime, ROTATION_SLICE_SECONDS)
+            busy = not (progress.idle or progress.done or progress.settling)
+        except Exception as exc:  # noqa: BLE001 - keep the loop alive; the next run retries
+            log.error("key rotation step failed", extra={"fields": {"error": type(exc).__name__}})
+        await asyncio.sleep(0.01 if busy else KEYS_EVERY_SECONDS)

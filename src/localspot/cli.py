@@ -16,13 +16,20 @@ from localspot import log, webhooks_cli
 from localspot.app import create_app
 from localspot.cli_developer import developer_cli
 from localspot.cli_forms import forms_cli
+from localspot.cli_protection import audit_cli, keys_cli
 from localspot.clock import iso
 from localspot.domain import admin
 from localspot.errors import HubSpotError
+from localspot.protection import KeyringError
 from localspot.runtime import Runtime
 from localspot.settings import Settings
 
-cli = typer.Typer(no_args_is_help=True, help="LocalSpot: HubSpot's CRM API with Sensitive Data.")
+# No locals in crash output: a frame's locals may hold a sensitive value or a key.
+cli = typer.Typer(
+    no_args_is_help=True,
+    help="LocalSpot: HubSpot's CRM API with Sensitive Data.",
+    pretty_exceptions_show_locals=False,
+)
 accounts_cli = typer.Typer(no_args_is_help=True, help="Accounts (portals) and their users.")
 apps_cli = typer.Typer(no_args_is_help=True, help="Private apps, their scopes and tokens.")
 clock_cli = typer.Typer(no_args_is_help=True, help="The server clock.")
@@ -32,6 +39,8 @@ cli.add_typer(clock_cli, name="clock")
 cli.add_typer(developer_cli, name="developer")
 webhooks_cli.register(cli)
 cli.add_typer(forms_cli, name="forms")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(audit_cli, name="audit")
 
 DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
@@ -259,4 +268,9 @@ def clock_advance(
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except KeyringError as exc:
+        # Start-up refusals (wrong or missing key) as one clear line, not a traceback.
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

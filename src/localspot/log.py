@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import traceback
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -25,9 +28,29 @@ class JsonFormatter(logging.Formatter):
         if fields:
             entry.update(fields)
         if record.exc_info and record.exc_info[0] is not None:
-            # The type only: an exception's text or traceback may quote a value.
+            # The type and where it was raised only: an exception's text, a traceback's source
+            # lines and a frame's locals may all quote a value.
             entry["exception"] = record.exc_info[0].__name__
+            entry["where"] = _where(record.exc_info[2])
         return orjson.dumps(entry).decode()
+
+
+def _where(tb: TracebackType | None) -> list[str]:
+    frames = traceback.extract_tb(tb)[-5:] if tb is not None else []
+    return [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames]
+
+
+# Libraries that log statements, parameters or payloads when the root logger is at DEBUG.
+_QUIET = ("sqlalchemy", "alembic", "multipart", "httpcore", "httpx", "asyncio", "psycopg")
+
+
+def _uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    logging.getLogger("localspot.crash").critical("uncaught", exc_info=(exc_type, exc, tb))
+
+
+def _uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is not SystemExit:
+        _uncaught(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
 
 
 def configure(level: str = "INFO") -> None:
@@ -41,3 +64,8 @@ def configure(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Crash output goes through the same formatter: no message, no source line, no locals.
+    sys.excepthook = _uncaught
+    threading.excepthook = _uncaught_in_thread

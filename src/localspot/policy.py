@@ -22,6 +22,33 @@ ENTERPRISE = "enterprise"
 TIERS = ("free", "starter", "professional", "enterprise")
 
 
+class SensitiveAccessDenied(HubSpotError):
+    """403 MISSING_SCOPES for a sensitive or highly sensitive scope.
+
+    It carries what the audit trail records about the attempt (never a value); the route
+    wrapper in ``faces/http.py`` records it once the refused request has rolled back.
+    """
+
+    def __init__(
+        self,
+        caller: Caller,
+        acceptable: list[str],
+        object_type_id: str,
+        property_names: list[str],
+        access: str,
+        record_ids: list[int] | None = None,
+    ) -> None:
+        base = missing_scopes([sc.displayed(s) for s in acceptable])
+        super().__init__(
+            base.status, base.category, base.message, errors=base.errors, links=base.links
+        )
+        self.caller = caller
+        self.object_type_id = object_type_id
+        self.property_names = property_names
+        self.access = access
+        self.record_ids = record_ids or []
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is calling, as far as access decisions go."""
@@ -71,14 +98,34 @@ def check_definition_read(caller: Caller, object_type_id: str) -> None:
     caller.require_any(sc.schema_read_scopes(sc.scope_key(object_type_id)))
 
 
-def check_definition_write(caller: Caller, object_type_id: str, sensitivity: str) -> None:
+def require_sensitive(
+    caller: Caller,
+    object_type_id: str,
+    sensitivity: str,
+    access: sc.Access,
+    property_names: list[str],
+    record_ids: list[int] | None = None,
+) -> None:
+    """The sensitive scope for reading or writing ``property_names``; an audited 403 without."""
+    if sensitivity == "non_sensitive":
+        return
+    acceptable = sc.sensitive_scopes(sc.scope_key(object_type_id), sensitivity, access)  # type: ignore[arg-type]
+    if not caller.has_any(acceptable):
+        raise SensitiveAccessDenied(
+            caller, acceptable, object_type_id, property_names, access, record_ids
+        )
+
+
+def check_definition_write(
+    caller: Caller, object_type_id: str, sensitivity: str, property_names: list[str] | None = None
+) -> None:
     """Creating, editing or archiving a definition; sensitive ones need the sensitive write."""
     key = sc.scope_key(object_type_id)
     caller.require_any(sc.schema_write_scopes(key))
     if sensitivity == "non_sensitive":
         return
     require_enterprise(caller.tier)
-    caller.require_any(sc.sensitive_scopes(key, sensitivity, "write"))  # type: ignore[arg-type]
+    require_sensitive(caller, object_type_id, sensitivity, "write", property_names or [])
 
 
 # Record values ----------------------------------------------------------------------------------
@@ -97,11 +144,12 @@ def check_values(
     One level at a time: the error lists the scopes that would each grant the first level
     the caller lacks.
     """
-    levels = {d.data_sensitivity for d in definitions} - {"non_sensitive"}
-    key = sc.scope_key(object_type_id)
+    by_level: dict[str, list[str]] = {}
+    for d in definitions:
+        by_level.setdefault(d.data_sensitivity, []).append(d.name)
     for level in ("sensitive", "highly_sensitive"):
-        if level in levels:
-            caller.require_any(sc.sensitive_scopes(key, level, access))  # type: ignore[arg-type]
+        if level in by_level:
+            require_sensitive(caller, object_type_id, level, access, sorted(by_level[level]))
 
 
 def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> bool:
@@ -265,3 +313,29 @@ def visible_submission_values(
         for e in entries
         if not is_protected(sensitivity.get((e["objectTypeId"], e["name"]), "non_sensitive"))
     ]
+
+
+# Associations -----------------------------------------------------------------------------------
+# An association carries no property value, so no sensitive scope is ever involved.
+
+
+def check_association_read(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    """Listing associations needs the read scope of both object types."""
+    check_record_access(caller, from_type_id, "read")
+    check_record_access(caller, to_type_id, "read")
+
+
+def check_association_write(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    """Associating changes the record written from; the other side need only be readable."""
+    check_record_access(caller, from_type_id, "write")
+    check_record_access(caller, to_type_id, "read")
+
+
+def check_association_definition_read(caller: Caller, from_type_id: str, to_type_id: str) -> None:
+    check_definition_read(caller, from_type_id)
+    check_definition_read(caller, to_type_id)
+
+
+def check_association_definition_write(caller: Caller, from_type_id: str) -> None:
+    """Labels are part of the object's schema, as properties are."""
+    caller.require_any(sc.schema_write_scopes(sc.scope_key(from_type_id)))

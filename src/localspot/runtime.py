@@ -1,14 +1,14 @@
-"""What a running server holds: settings, the store and the clock."""
+"""What a running server holds: settings, the store, the clock and the keyring."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import Connection
 
 from localspot.clock import Clock
 from localspot.domain import accounts
-from localspot.protection import Keyring, KeyringError, Protector, ValueRef
+from localspot.protection import Keyring, KeyringError, Protector
+from localspot.protection.keyring import KeyringSource
 from localspot.settings import Settings
 from localspot.store.engine import Store
 
@@ -19,10 +19,17 @@ class Runtime:
     store: Store
     clock: Clock
     protector: Protector
+    keyring_source: KeyringSource
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        """Opens the store, runs its migrations and loads the shared clock."""
+        """Opens the store, runs its migrations, loads the shared clock and checks the keyring.
+
+        A keyring that does not open the store's values fails here, loudly (KeyringError),
+        rather than later by serving errors or garbage.
+        """
+        from localspot.domain import keys  # keys works on a Runtime; imported late
+
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.sqlalchemy_url)
@@ -32,30 +39,22 @@ class Runtime:
             with store.read() as conn:
                 return accounts.clock_offset(conn)
 
-        protector = Protector(Keyring.load(settings.data_dir, create=True))
+        source = KeyringSource(settings.data_dir)
+        protector = Protector(source.load(create=True), reload=_reloader(source))
+        clock = Clock(load_offset)
         with store.write() as conn:
-            _check_keyring(conn, protector)
-        return cls(settings=settings, store=store, clock=Clock(load_offset), protector=protector)
+            keys.adopt(conn, protector, clock.millis())
+        return cls(settings, store, clock, protector, source)
 
     def close(self) -> None:
         self.store.dispose()
 
 
-_CHECK_REF = ValueRef(0, "keyring", 0, "check")
-_CHECK_TEXT = "localspot keyring check"
+def _reloader(source: KeyringSource) -> Callable[[], Keyring | None]:
+    def reload() -> Keyring | None:
+        try:
+            return source.load()
+        except KeyringError:
+            return None
 
-
-def _check_keyring(conn: Connection, protector: Protector) -> None:
-    """Fails loudly when the keyring is not the one this store's values were sealed with."""
-    sealed = accounts.keyring_check(conn)
-    if sealed is None:
-        accounts.set_keyring_check(conn, protector.seal(_CHECK_REF, _CHECK_TEXT).hex())
-        return
-    try:
-        if protector.open(_CHECK_REF, bytes.fromhex(sealed)) == _CHECK_TEXT:
-            return
-    except KeyringError:
-        pass
-    raise KeyringError(
-        "the keyring does not open this store's values: wrong keys.json or LOCALSPOT_KEYRING"
-    )
+    return reload

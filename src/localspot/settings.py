@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     # POSTs one worker keeps in flight over all apps (each app also has its own limit).
     webhook_worker_concurrency: int = 64
     webhook_max_subscriptions: int = 1000
+    # Associations: records of one object type a record may be associated with (HubSpot's
+    # technical limit for a company's contacts is 50,000), labels per object pair (HubSpot's
+    # guide: up to 10), and inputs per v4 batch (its guide: 1,000 for reads, 2,000 for creates).
+    associations_max_per_record: int = 50_000
+    associations_max_labels_per_pair: int = 10
+    associations_max_batch_read: int = 1_000
+    associations_max_batch_write: int = 2_000
+    # Audit rows older than this are pruned (0 keeps them for ever); the chain stays verifiable.
+    audit_retention_days: int = 365
+    # Values re-encrypted per transaction during a key rotation.
+    rotation_batch: int = 2000
+    # Other processes seal under the old key until they notice a rotation (about a second, plus
+    # a transaction in flight); a rotation is declared done only after this long, with a last
+    # look for such values.
+    rotation_settle_seconds: float = 5.0
 
     @cached_property
     def sqlalchemy_url(self) -> str:

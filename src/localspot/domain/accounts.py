@@ -311,13 +311,3 @@ def clock_offset(conn: Connection) -> float:
 def set_clock_offset(conn: Connection, offset: float) -> None:
     _set_state(conn, _CLOCK_OFFSET, repr(offset))
 
-
-_KEYRING_CHECK = "keyring_check"
-
-
-def keyring_check(conn: Connection) -> str | None:
-    return _state(conn, _KEYRING_CHECK)
-
-
-def set_keyring_check(conn: Connection, sealed_hex: str) -> None:
-    _set_state(conn, _KEYRING_CHECK, sealed_hex)

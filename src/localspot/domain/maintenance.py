@@ -1,10 +1,11 @@
-"""Periodic work driven by the server clock: purging what was archived long enough ago."""
+"""Periodic work driven by the server clock: purging what was archived long enough ago,
+and audit rows past their retention."""
 
 from __future__ import annotations
 
 import logging
 
-from localspot.domain import properties, property_groups, record_writes
+from localspot.domain import audit, properties, property_groups, record_writes
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,10 @@ def purge(rt: Runtime) -> int:
         records_purged = record_writes.purge_archived(conn, rt.clock.millis(), days)
         purged = properties.purge_archived(conn, now, days)
         property_groups.purge_archived(conn, now, days)
+    with rt.store.write() as conn:
+        pruned = audit.prune(conn, rt.clock.millis(), rt.settings.audit_retention_days)
+    if pruned:
+        log.info("pruned audit rows", extra={"fields": {"count": pruned}})
     if purged or records_purged:
         log.info(
             "purged archived definitions and records",

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import object_types
+from localspot.domain import audit, object_types
 from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
@@ -331,7 +331,7 @@ def batch_create(
 def create_in(
     conn: Connection, caller: Caller, now: datetime, object_type: ObjectType, body: PropertyCreate
 ) -> Any:
-    policy.check_definition_write(caller, object_type.id, body.data_sensitivity)
+    policy.check_definition_write(caller, object_type.id, body.data_sensitivity, [body.name])
     if body.data_sensitivity != "non_sensitive" and not object_type.allows_sensitive_properties:
         raise validation_error(
             f"{object_type.name} does not allow sensitive properties: set "
@@ -407,6 +407,7 @@ def create_in(
         "updated_user_id": user,
     }
     conn.execute(insert(defs).values(row))
+    _audit_change(conn, caller, now, object_type.id, body.data_sensitivity, body.name, "create")
     return _find(conn, caller.hub_id, object_type, body.name)
 
 
@@ -434,7 +435,7 @@ def _update(
     body: PropertyUpdate,
 ) -> Any:
     current = _find(conn, caller.hub_id, object_type, name)
-    policy.check_definition_write(caller, object_type.id, current.data_sensitivity)
+    policy.check_definition_write(caller, object_type.id, current.data_sensitivity, [name])
     if current.read_only_definition:
         raise validation_error(
             f"Property {name} is defined by HubSpot and its definition cannot be changed",
@@ -463,6 +464,10 @@ def _update(
         updated_user_id=str(caller.user_id) if caller.user_id is not None else None,
     )
     conn.execute(update(defs).where(defs.c.id == current.id).values(changes))
+    changed = sorted(k for k in body.model_dump(exclude_unset=True, by_alias=True))
+    _audit_change(
+        conn, caller, now, object_type.id, current.data_sensitivity, name, "update", changed
+    )
     return _find(conn, caller.hub_id, object_type, name)
 
 
@@ -475,7 +480,7 @@ def archive_property(rt: Runtime, caller: Caller, object_key: str, name: str) ->
 
 def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -> None:
     for row in rows:
-        policy.check_definition_write(caller, row.object_type_id, row.data_sensitivity)
+        policy.check_definition_write(caller, row.object_type_id, row.data_sensitivity, [row.name])
         if row.hubspot_defined:
             raise validation_error(
                 f"Property {row.name} is defined by HubSpot and cannot be archived",
@@ -484,6 +489,30 @@ def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -
     ids = [row.id for row in rows]
     if ids:
         conn.execute(update(defs).where(defs.c.id.in_(ids)).values(archived=True, archived_at=now))
+    for row in rows:
+        _audit_change(
+            conn, caller, now, row.object_type_id, row.data_sensitivity, row.name, "archive"
+        )
+
+
+def _audit_change(
+    conn: Connection,
+    caller: Caller,
+    now: datetime,
+    object_type_id: str,
+    sensitivity: str,
+    name: str,
+    operation: str,
+    fields: list[str] | None = None,
+) -> None:
+    """Definition changes of sensitive properties go to the audit trail (names, never values)."""
+    if sensitivity == "non_sensitive":
+        return
+    detail: dict[str, Any] = {"operation": operation, "dataSensitivity": sensitivity}
+    if fields:
+        detail["fields"] = fields
+    at_ms = int(now.timestamp() * 1000)
+    audit.record(conn, at_ms, caller, "definition_change", object_type_id, [], [name], detail)
 
 
 def batch_archive(rt: Runtime, caller: Caller, object_key: str, names: list[str]) -> None:

@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from localspot import policy
-from localspot.domain import object_types, pipelines, properties, record_store
+from localspot.domain import (
+    association_links,
+    associations,
+    object_types,
+    pipelines,
+    properties,
+    record_store,
+)
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
 from localspot.domain.records import always_returned, lookup, render
@@ -37,6 +44,8 @@ class WriteInput:
     id_property: str | None = None
     trace_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # v3 create bodies: made in the same transaction as the record.
+    associations: list[associations.NewAssociation] = field(default_factory=list)
 
 
 @dataclass
@@ -380,12 +389,17 @@ def _names(given: dict[str, Any]) -> list[str]:
 
 
 def create_record(
-    rt: Runtime, caller: Caller, object_key: str, given: dict[str, Any]
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    given: dict[str, Any],
+    linked: list[associations.NewAssociation] | None = None,
 ) -> dict[str, Any]:
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
         [record_id] = writer.create([given])
+        associations.link_new_record(rt, conn, caller, object_type, record_id, linked or [])
         return writer.render_written(record_id, _names(writer.with_defaults(given)))
 
 
@@ -474,6 +488,9 @@ def batch_create(
 
         def one(writer: Writer, item: WriteInput) -> Written:
             [record_id] = writer.create([item.properties])
+            associations.link_new_record(
+                rt, writer.conn, caller, writer.object_type, record_id, item.associations
+            )
             return _traced(
                 writer.render_written(record_id, _names(writer.with_defaults(item.properties))),
                 item,
@@ -486,6 +503,10 @@ def batch_create(
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
         ids = writer.create([i.properties for i in inputs])
+        for record_id, item in zip(ids, inputs, strict=True):
+            associations.link_new_record(
+                rt, conn, caller, object_type, record_id, item.associations
+            )
         bodies = writer.render_many(
             ids, [_names(writer.with_defaults(i.properties)) for i in inputs]
         )
@@ -589,6 +610,7 @@ def merge(
         record_store.write_changes(
             conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
         )
+        association_links.move_on_merge(rt, conn, caller, object_type, merged.id, primary.id)
         conn.execute(
             update(records)
             .where(records.c.id == merged.id)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import catalog, object_types, properties
+from localspot.domain import association_definitions, catalog, object_types, properties
 from localspot.domain.object_types import ObjectType
 from localspot.domain.properties import Input, PropertyCreate
 from localspot.errors import conflict, not_found, validation_error
@@ -117,7 +117,7 @@ def render(conn: Connection, row: Any) -> dict[str, Any]:
         "searchableProperties": row.searchable_properties,
         "secondaryDisplayProperties": row.secondary_display_properties,
         "properties": [properties.render(d) for d in definitions.values()],
-        "associations": [],
+        "associations": association_definitions.schema_associations(conn, row.hub_id, type_id(row)),
         "allowsSensitiveProperties": row.allows_sensitive_properties,
         "archived": row.archived,
         "createdAt": iso(row.created_at),
@@ -190,6 +190,9 @@ def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str,
         _seed(conn, row, object_type, now)
         for spec in specs:
             properties.create_in(conn, caller, now, object_type, spec)
+        association_definitions.define_for_schema(
+            conn, caller.hub_id, object_type, body.associated_objects, rt.clock.millis()
+        )
         return render(conn, row)
 
 

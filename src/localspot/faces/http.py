@@ -17,9 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from localspot.domain import accounts
+from localspot.domain import accounts, audit
 from localspot.errors import HubSpotError, invalid_authentication, validation_error
-from localspot.policy import Caller
+from localspot.policy import Caller, SensitiveAccessDenied
 from localspot.runtime import Runtime
 from localspot.validation import parse_input
 
@@ -134,7 +134,13 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
     async def run(request: Request) -> Response:
         request.scope["state"]["route"] = path
         body = await request.body()
-        return await run_in_threadpool(handler, Ctx(request, body))
+        ctx = Ctx(request, body)
+        try:
+            return await run_in_threadpool(handler, ctx)
+        except SensitiveAccessDenied as denied:
+            # The one place denials reach the audit trail, after the request rolled back.
+            await run_in_threadpool(audit.record_denial, ctx.runtime, denied)
+            raise
 
     run.__name__ = handler.__name__
     return Route(path, run, methods=methods)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.clock import iso
-from localspot.domain import record_writes, records
+from localspot.domain import associations, record_writes, records
 from localspot.domain.record_writes import BatchOutcome, WriteInput
 from localspot.domain.records import Projection
 from localspot.errors import HubSpotError, validation_error
@@ -39,10 +39,21 @@ def _int_param(ctx: Ctx, name: str, default: int) -> int:
         raise validation_error(f"{name} must be a whole number", context={name: [raw]}) from None
 
 
-def _no_associations(body: dict[str, Any]) -> None:
-    # TODO(associations): accept associations once the associations API exists (issue #10).
-    if body.get("associations"):
-        raise validation_error("LocalSpot does not support associations in create bodies yet")
+def _associations(body: dict[str, Any]) -> list[associations.NewAssociation]:
+    return associations.parse_v3_inputs(body.get("associations"))
+
+
+def _with_associations(ctx: Ctx, results: list[dict[str, Any]]) -> None:
+    """Adds v3 ``associations`` to records read, when the request names object types."""
+    wanted = _names(ctx, "associations")
+    if not wanted:
+        return
+    found = associations.v3_associations(
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], [r["id"] for r in results], wanted
+    )
+    for record in results:
+        if found.get(record["id"]):
+            record["associations"] = found[record["id"]]
 
 
 def list_records(ctx: Ctx) -> Response:
@@ -55,6 +66,7 @@ def list_records(ctx: Ctx) -> Response:
         ctx.query.get("after"),
         ctx.flag("archived"),
     )
+    _with_associations(ctx, page.results)
     body: dict[str, Any] = {"results": page.results}
     if page.next_after is not None:
         link = ctx.request.url.include_query_params(after=page.next_after)
@@ -63,17 +75,17 @@ def list_records(ctx: Ctx) -> Response:
 
 
 def get_record(ctx: Ctx) -> Response:
-    return JSON(
-        records.get_record(
-            ctx.runtime,
-            ctx.caller(),
-            ctx.path["objectType"],
-            ctx.path["objectId"],
-            _projection(ctx),
-            ctx.flag("archived"),
-            ctx.query.get("idProperty"),
-        )
+    record = records.get_record(
+        ctx.runtime,
+        ctx.caller(),
+        ctx.path["objectType"],
+        ctx.path["objectId"],
+        _projection(ctx),
+        ctx.flag("archived"),
+        ctx.query.get("idProperty"),
     )
+    _with_associations(ctx, [record])
+    return JSON(record)
 
 
 def _properties(body: dict[str, Any]) -> dict[str, Any]:
@@ -85,9 +97,8 @@ def _properties(body: dict[str, Any]) -> dict[str, Any]:
 
 def create_record(ctx: Ctx) -> Response:
     body = ctx.json_object()
-    _no_associations(body)
     created = record_writes.create_record(
-        ctx.runtime, ctx.caller(), ctx.path["objectType"], _properties(body)
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], _properties(body), _associations(body)
     )
     return JSON(created, status_code=201)
 
@@ -131,7 +142,8 @@ def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
 def _write_inputs(body: dict[str, Any], with_id: bool) -> list[WriteInput]:
     out = []
     for item in _inputs(body):
-        _no_associations(item)
+        if with_id and item.get("associations"):
+            raise validation_error("Invalid input JSON: associations are only accepted on create")
         record_id = item.get("id")
         if with_id and not isinstance(record_id, str | int):
             raise validation_error("Invalid input JSON: each input needs an id")
@@ -142,6 +154,7 @@ def _write_inputs(body: dict[str, Any], with_id: bool) -> list[WriteInput]:
                 id=str(record_id) if record_id is not None else None,
                 id_property=item.get("idProperty"),
                 trace_id=str(trace) if trace is not None else None,
+                associations=[] if with_id else _associations(item),
             )
         )
     return out

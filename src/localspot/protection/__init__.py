@@ -5,6 +5,13 @@ in memory, and only for callers the policy allowed.
 """
 
 from localspot.protection.keyring import Keyring, KeyringError
-from localspot.protection.values import Protector, ValueRef
+from localspot.protection.values import Protector, SealedValueError, ValueRef, envelope_prefix
 
-__all__ = ["Keyring", "KeyringError", "Protector", "ValueRef"]
+__all__ = [
+    "Keyring",
+    "KeyringError",
+    "Protector",
+    "SealedValueError",
+    "ValueRef",
+    "envelope_prefix",
+]

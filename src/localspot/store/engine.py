@@ -37,9 +37,13 @@ class Store:
             command.upgrade(config, "head")
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, snapshot: bool = False) -> Iterator[Connection]:
+        """A read transaction; ``snapshot`` makes every statement in it see the same data
+        (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ)."""
         with self.engine.connect() as conn:
             conn.info["write"] = False
+            if snapshot and not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -506,6 +507,84 @@ form_submissions = Table(
     Column("sensitive_fields", JSON, nullable=False),
     Column("contact_id", BigInteger),
     Index("ix_form_submissions_form", "form_id", "id"),
+)
+
+# Associations ------------------------------------------------------------------------------------
+# HubSpot-defined association types live in code (domain/association_types.py). Definitions an
+# account makes (labels, custom object pairs) live here; their id is their associationTypeId.
+
+association_definitions = Table(
+    "association_definitions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hub_id", BigInteger, ForeignKey("accounts.hub_id", ondelete="CASCADE"), nullable=False),
+    Column("from_object_type_id", String(32), nullable=False),
+    Column("to_object_type_id", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    # None: the unlabeled default type of a custom object pair.
+    Column("label", String(400)),
+    Column("inverse_id", BigInteger),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_association_definitions_pair", "hub_id", "from_object_type_id", "to_object_type_id"),
+)
+
+# One row per direction and type: (A -> B, 279) and (B -> A, 280), so a record's associations of
+# one object type are one indexed range. category: 0 HUBSPOT_DEFINED, 1 USER_DEFINED.
+record_associations = Table(
+    "record_associations",
+    metadata,
+    Column("from_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("to_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", SmallInteger, primary_key=True, autoincrement=False),
+    Column("type_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_object_type_id", String(32), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_record_associations_listing", "from_id", "to_object_type_id", "to_id"),
+    Index("ix_record_associations_to", "to_id"),
+)
+
+
+# Protection: audit trail and key rotation ----------------------------------------------------
+
+# Append-only and hash-chained: `hash` is sha256 of the previous row's hash and this row's
+# canonical JSON (domain/audit.py). `seq` is the chain position, assigned under the chain-head
+# lock, so it has no gaps; a gap or a wrong hash shows an edited or deleted row. Never a value.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("hub_id", BigInteger),
+    Column("app_id", BigInteger),
+    Column("token_id", String(64)),
+    Column("user_id", BigInteger),
+    Column("action", String(32), nullable=False),
+    Column("object_type_id", String(32)),
+    Column("record_ids", Text, nullable=False),
+    Column("property_names", Text, nullable=False),
+    Column("correlation_id", String(64)),
+    Column("detail", Text),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_hub_at", "hub_id", "at_ms"),
+    Index("ix_audit_log_at", "at_ms"),
+)
+
+# One row per key rotation; the cursor makes an interrupted re-encryption resume where it was.
+key_rotations = Table(
+    "key_rotations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("target_key_id", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # running | done
+    Column("retire_when_done", Boolean, nullable=False, default=False),
+    Column("phase", String(16), nullable=False),  # values | history
+    Column("cursor_a", BigInteger, nullable=False, default=0),
+    Column("cursor_b", BigInteger, nullable=False, default=0),
+    Column("resealed", BigInteger, nullable=False, default=0),
+    Column("pass_resealed", BigInteger, nullable=False, default=0),
+    Column("passes", Integer, nullable=False, default=0),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
 )
 
 # Webhooks of public apps ----------------------------------------------------------------------

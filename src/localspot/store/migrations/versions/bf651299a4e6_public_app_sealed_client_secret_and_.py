@@ -1,7 +1,7 @@
 """public app sealed client secret and developer api keys
 
 Revision ID: bf651299a4e6
-Revises: 044e3fcd04a1
+Revises: 8696514c8be6
 Create Date: 2026-12-03 19:09:34.290980
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "bf651299a4e6"
-down_revision: str | None = "044e3fcd04a1"
+down_revision: str | None = "8696514c8be6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
