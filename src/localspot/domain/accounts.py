@@ -310,4 +310,3 @@ def clock_offset(conn: Connection) -> float:
 
 def set_clock_offset(conn: Connection, offset: float) -> None:
     _set_state(conn, _CLOCK_OFFSET, repr(offset))
-
