@@ -38,7 +38,7 @@ def new_client_secret() -> str:
     return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
 
 
-def _secret_ref(app_id: int) -> ValueRef:
+def client_secret_ref(app_id: int) -> ValueRef:
     # Binds the ciphertext to this app: a sealed secret copied to another app fails to open.
     return ValueRef(0, "public_app", app_id, "client_secret")
 
@@ -48,7 +48,7 @@ def _secret_columns(rt: Runtime, app_id: int, secret: str) -> dict[str, Any]:
     return {
         "client_secret_hash": hash_secret(secret),
         "client_secret_hint": secret[-4:],
-        "client_secret_ct": rt.protector.seal(_secret_ref(app_id), secret),
+        "client_secret_ct": rt.protector.seal(client_secret_ref(app_id), secret),
     }
 
 
@@ -65,7 +65,7 @@ def signing_secret(conn: Connection, protector: Protector, app_id: int) -> str:
             "LocalSpot kept one); rotate its client secret."
         )
     try:
-        return protector.open(_secret_ref(app_id), bytes(sealed))
+        return protector.open(client_secret_ref(app_id), bytes(sealed))
     except KeyringError:
         raise NoSigningSecret(
             f"The stored client secret of public app {app_id} cannot be opened with this "
