@@ -72,6 +72,15 @@ def create_account(
     _echo({"id": row["id"], "name": row["name"]})
 
 
+@developer_cli.command("api-key")
+def api_key(developer_id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Make the developer API key (hapikey) for the webhooks API of the developer's public apps;
+    printed once, replaces any earlier key."""
+    rt = _runtime(data_dir, database_url)
+    key = _run(lambda: public_apps.new_developer_key(rt, developer_id))
+    _echo({"developerId": developer_id, "apiKey": key})
+
+
 @developer_cli.command("create-app")
 def create_app(
     developer_id: int,
@@ -112,6 +121,7 @@ def set_scopes(
 
 @developer_cli.command("rotate-secret")
 def rotate_secret(app_id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """A new client secret: the token endpoint and webhook signatures switch to it at once."""
     rt = _runtime(data_dir, database_url)
     _echo({"id": app_id, "clientSecret": _run(lambda: public_apps.rotate_secret(rt, app_id))})
 

@@ -20,11 +20,14 @@ from localspot.runtime import Runtime
 from localspot.settings import Settings
 
 webhooks_cli = typer.Typer(
-    no_args_is_help=True, help="Webhooks of private apps: settings, subscriptions, deliveries."
+    no_args_is_help=True,
+    help="Webhooks of private and public apps: settings, subscriptions, deliveries.",
 )
 
 DataDir = Annotated[str | None, typer.Option(help="Folder for the SQLite store.")]
 DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
+# Private and public app ids can be equal, so the kind is said, never guessed.
+Public = Annotated[bool, typer.Option("--public", help="APP_ID is a public app's id.")]
 
 
 def register(cli: typer.Typer) -> None:
@@ -53,6 +56,12 @@ def _run(fn: Any) -> Any:
         raise typer.Exit(1) from None
 
 
+def _app_ref(rt: Runtime, app_id: int, public: bool) -> subs.AppRef:
+    if public:
+        return _run(lambda: subs.public_app_ref(rt, app_id))
+    return _run(lambda: subs.private_app_ref(rt, app_id))
+
+
 def worker(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Deliver webhooks from the store; run any number of these beside the servers."""
     rt = _runtime(data_dir, database_url)
@@ -79,9 +88,10 @@ def secret(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """The secret a private app's deliveries are signed with."""
+    """The secret a private app's deliveries are signed with (a public app signs with its
+    client secret: ``localspot developer rotate-secret``)."""
     rt = _runtime(data_dir, database_url)
-    app = _run(lambda: subs.private_app_ref(rt, app_id))
+    app = _app_ref(rt, app_id, public=False)
     value = subs.rotate_secret(rt, app) if rotate else subs.get_secret(rt, app)
     _echo({"appId": app_id, "secret": value})
 
@@ -92,12 +102,13 @@ def settings(
     target_url: Annotated[str | None, typer.Option(help="Set the target URL.")] = None,
     max_concurrent: Annotated[int, typer.Option(help="maxConcurrentRequests.")] = 10,
     delete: Annotated[bool, typer.Option("--delete", help="Remove the settings.")] = False,
+    public: Public = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Show, set or delete a private app's webhook settings."""
+    """Show, set or delete an app's webhook settings."""
     rt = _runtime(data_dir, database_url)
-    app = _run(lambda: subs.private_app_ref(rt, app_id))
+    app = _app_ref(rt, app_id, public)
     if delete:
         _run(lambda: subs.delete_settings(rt, app))
         _echo({"appId": app_id, "deleted": True})
@@ -119,12 +130,13 @@ def subscribe(
     property_name: Annotated[str | None, typer.Option(help="For propertyChange.")] = None,
     object_type_id: Annotated[str | None, typer.Option(help="For object.* types.")] = None,
     active: Annotated[bool, typer.Option(help="Start active (default: inactive).")] = False,
+    public: Public = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a subscription for a private app."""
+    """Create a subscription for an app."""
     rt = _runtime(data_dir, database_url)
-    app = _run(lambda: subs.private_app_ref(rt, app_id))
+    app = _app_ref(rt, app_id, public)
     body = subs.SubscriptionCreate(
         eventType=event_type, propertyName=property_name, objectTypeId=object_type_id, active=active
     )
@@ -132,10 +144,12 @@ def subscribe(
 
 
 @webhooks_cli.command("subscriptions")
-def subscriptions(app_id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """List a private app's subscriptions."""
+def subscriptions(
+    app_id: int, public: Public = False, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
+    """List an app's subscriptions."""
     rt = _runtime(data_dir, database_url)
-    app = _run(lambda: subs.private_app_ref(rt, app_id))
+    app = _app_ref(rt, app_id, public)
     _echo([subs.render_subscription(r) for r in subs.list_subscriptions(rt, app)])
 
 
@@ -143,12 +157,13 @@ def subscriptions(app_id: int, data_dir: DataDir = None, database_url: DatabaseU
 def deliveries(
     app_id: int,
     limit: Annotated[int, typer.Option()] = 20,
+    public: Public = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Recent deliveries of a private app and their outcomes, newest first."""
+    """Recent deliveries of an app and their outcomes, newest first."""
     rt = _runtime(data_dir, database_url)
-    app = _run(lambda: subs.private_app_ref(rt, app_id))
+    app = _app_ref(rt, app_id, public)
     rows = _run(lambda: outcomes.list_deliveries(rt, app, limit))
     _echo([outcomes.render_delivery(r) for r in rows])
 

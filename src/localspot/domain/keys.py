@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
 
 from localspot.domain import audit, state
+from localspot.domain.public_apps import client_secret_ref
 from localspot.protection import Keyring, KeyringError, Protector, SealedValueError, ValueRef
 from localspot.protection.values import envelope_prefix
 from localspot.store.schema import key_rotations as rotations
 from localspot.store.schema import property_definitions as defs
+from localspot.store.schema import public_apps as apps
 from localspot.store.schema import record_history as history
 from localspot.store.schema import record_values as values
 from localspot.store.schema import records
@@ -281,13 +283,18 @@ def _work(
     elif job.phase == "values":
         changes.update(phase="history", cursor_a=0, cursor_b=0)
     else:
-        # End of a pass. Values a slow writer sealed under an old key meanwhile need another.
+        # End of a pass. Public apps' client secrets are few: resealed here in one go.
+        more, bad = _reseal_client_secrets(conn, protector, prefix)
+        step.resealed += more
+        step.unreadable += bad
+        changes["resealed"] += more
+        # Values a slow writer sealed under an old key meanwhile need another pass.
         left = _left_over(conn, prefix)
         changes.update(passes=job.passes + 1, phase="values", cursor_a=0, cursor_b=0)
         pass_resealed = 0
         if left == 0 and now_ms - job.started_ms < settle_ms:
             changes.update(phase="settle")
-        elif left == 0 or (job.pass_resealed + len(updates) == 0 and job.passes >= 2):
+        elif left == 0 or (job.pass_resealed + len(updates) + more == 0 and job.passes >= 2):
             # A later pass that resealed nothing: what is left does not open; stop there.
             changes.update(state="done", finished_ms=now_ms)
             step.done = True
@@ -397,10 +404,41 @@ def _compare_and_set(conn: Connection, phase: str, updates: list[tuple[Any, ...]
     conn.exec_driver_sql(sql, updates)
 
 
+def _reseal_client_secrets(
+    conn: Connection, protector: Protector, prefix: bytes
+) -> tuple[int, int]:
+    """Reseals public apps' client secrets (kept for signing webhooks); (resealed, unreadable)."""
+    rows = conn.execute(
+        select(apps.c.id, apps.c.client_secret_ct).where(
+            _not_under(apps.c.client_secret_ct, prefix)
+        )
+    ).all()
+    resealed = unreadable = 0
+    for app_id, old in rows:
+        try:
+            new = protector.reseal(client_secret_ref(app_id), old)
+        except SealedValueError:
+            unreadable += 1
+            continue
+        if new is not None:
+            conn.execute(
+                update(apps)
+                .where(apps.c.id == app_id, apps.c.client_secret_ct == old)
+                .values(client_secret_ct=new)
+            )
+            resealed += 1
+    return resealed, unreadable
+
+
+# Every sealed column a key may hold values in: retiring a key needs all of them moved off it.
+def _sealed_columns() -> tuple[Any, ...]:
+    return (values.c.value_ct, history.c.value_ct, apps.c.client_secret_ct)
+
+
 def _left_over(conn: Connection, prefix: bytes) -> int:
     total = 0
-    for table in (values, history):
-        query = select(func.count()).where(_not_under(table.c.value_ct, prefix))
+    for column in _sealed_columns():
+        query = select(func.count()).where(_not_under(column, prefix))
         total += conn.scalar(query) or 0
     return total
 
@@ -422,10 +460,9 @@ def _counts(conn: Connection, ring: Keyring) -> dict[str, int]:
     for key_id in ring.keys:
         prefix = envelope_prefix(key_id)
         n = 0
-        for table in (values, history):
+        for column in _sealed_columns():
             query = select(func.count()).where(
-                table.c.value_ct.is_not(None),
-                func.substr(table.c.value_ct, 1, len(prefix)) == prefix,
+                column.is_not(None), func.substr(column, 1, len(prefix)) == prefix
             )
             n += conn.scalar(query) or 0
         counts[key_id] = n
@@ -440,8 +477,8 @@ def status(rt: Runtime) -> dict[str, Any]:
         primary = state.get(conn, PRIMARY)
         counts = _counts(conn, ring)
         sealed = sum(
-            conn.scalar(select(func.count()).where(t.c.value_ct.is_not(None))) or 0
-            for t in (values, history)
+            conn.scalar(select(func.count()).where(column.is_not(None))) or 0
+            for column in _sealed_columns()
         )
         job = conn.execute(select(rotations).order_by(rotations.c.id.desc()).limit(1)).first()
     out: dict[str, Any] = {

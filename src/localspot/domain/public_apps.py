@@ -18,11 +18,15 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from localspot import scopes as sc
 from localspot.domain.accounts import get_account, hash_secret
+from localspot.domain.webhooks.events import discard_pending
 from localspot.errors import HubSpotError, not_found, validation_error
+from localspot.protection.keyring import KeyringError
+from localspot.protection.values import Protector, ValueRef
 from localspot.runtime import Runtime
 from localspot.store.schema import (
     app_installs,
     developer_accounts,
+    developer_api_keys,
     public_apps,
     scope_reviews,
 )
@@ -32,6 +36,41 @@ REVIEW_STATES = ("pending", "approved", "denied")
 
 def new_client_secret() -> str:
     return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
+
+def client_secret_ref(app_id: int) -> ValueRef:
+    # Binds the ciphertext to this app: a sealed secret copied to another app fails to open.
+    return ValueRef(0, "public_app", app_id, "client_secret")
+
+
+def _secret_columns(rt: Runtime, app_id: int, secret: str) -> dict[str, Any]:
+    """The token endpoint checks the hash; webhook signing needs the secret, kept sealed."""
+    return {
+        "client_secret_hash": hash_secret(secret),
+        "client_secret_hint": secret[-4:],
+        "client_secret_ct": rt.protector.seal(client_secret_ref(app_id), secret),
+    }
+
+
+class NoSigningSecret(Exception):
+    """A public app whose client secret cannot be read back; the message holds no secret."""
+
+
+def signing_secret(conn: Connection, protector: Protector, app_id: int) -> str:
+    """The client secret a public app's webhook deliveries are signed with."""
+    sealed = conn.scalar(select(public_apps.c.client_secret_ct).where(public_apps.c.id == app_id))
+    if sealed is None:
+        raise NoSigningSecret(
+            f"Public app {app_id} has no stored client secret to sign with (made before "
+            "LocalSpot kept one); rotate its client secret."
+        )
+    try:
+        return protector.open(client_secret_ref(app_id), bytes(sealed))
+    except KeyringError:
+        raise NoSigningSecret(
+            f"The stored client secret of public app {app_id} cannot be opened with this "
+            "keyring; rotate its client secret."
+        ) from None
 
 
 # Developer accounts ---------------------------------------------------------------------------
@@ -56,6 +95,31 @@ def _developer(conn: Connection, dev_id: int) -> dict[str, Any]:
     if row is None:
         raise not_found(f"No developer account with id {dev_id}.")
     return dict(row)
+
+
+def new_developer_key(rt: Runtime, dev_id: int) -> str:
+    """A new developer API key (HubSpot's developer ``hapikey``), replacing any earlier one.
+    Shown here only: the store keeps its hash."""
+    key = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    keys = developer_api_keys
+    with rt.store.write() as conn:
+        _developer(conn, dev_id)
+        conn.execute(delete(keys).where(keys.c.developer_id == dev_id))
+        conn.execute(
+            insert(keys).values(
+                developer_id=dev_id,
+                key_hash=hash_secret(key),
+                key_hint=key[-4:],
+                created_at=rt.clock.now(),
+            )
+        )
+    return key
+
+
+def developer_by_key(conn: Connection, key: str) -> int | None:
+    keys = developer_api_keys
+    found = conn.scalar(select(keys.c.developer_id).where(keys.c.key_hash == hash_secret(key)))
+    return int(found) if found is not None else None
 
 
 # Public apps ----------------------------------------------------------------------------------
@@ -121,6 +185,12 @@ def create_app(
     with rt.store.write() as conn:
         _developer(conn, developer_id)
         app_id = conn.execute(insert(public_apps).values(row)).inserted_primary_key[0]
+        # The id is part of what the sealed secret is bound to, so it is sealed after insert.
+        conn.execute(
+            update(public_apps)
+            .where(public_apps.c.id == app_id)
+            .values(_secret_columns(rt, app_id, secret))
+        )
         _open_reviews(conn, now, app_id, required + optional)
         return _with_reviews(conn, get_app_row(conn, app_id)), secret
 
@@ -164,11 +234,7 @@ def rotate_secret(rt: Runtime, app_id: int) -> str:
         conn.execute(
             update(public_apps)
             .where(public_apps.c.id == app_id)
-            .values(
-                client_secret_hash=hash_secret(secret),
-                client_secret_hint=secret[-4:],
-                updated_at=rt.clock.now(),
-            )
+            .values(updated_at=rt.clock.now(), **_secret_columns(rt, app_id, secret))
         )
     return secret
 
@@ -322,3 +388,5 @@ def uninstall(rt: Runtime, app_id: int, hub_id: int) -> None:
             raise HubSpotError(
                 404, "OBJECT_NOT_FOUND", f"App {app_id} is not installed in account {hub_id}."
             )
+        # No more webhooks from that account: events still waiting are not sent either.
+        discard_pending(conn, "public", app_id, hub_id, rt.clock.millis())

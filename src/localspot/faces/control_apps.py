@@ -103,6 +103,15 @@ def create_developer(ctx: Ctx) -> Response:
     return JSON(_developer(row), status_code=201)
 
 
+def new_developer_key(ctx: Ctx) -> Response:
+    """The developer API key (``hapikey``) for the webhooks API of the developer's public apps;
+    shown once, a new one replaces the old."""
+    _admin(ctx)
+    developer_id = _int(ctx, "developerId")
+    key = public_apps.new_developer_key(ctx.runtime, developer_id)
+    return JSON({"developerId": developer_id, "apiKey": key}, status_code=201)
+
+
 def create_app(ctx: Ctx) -> Response:
     _admin(ctx)
     body = ctx.model(PublicAppCreate)
@@ -199,6 +208,7 @@ def routes() -> list[BaseRoute]:
         ("/developers", ["GET"], list_developers),
         ("/developers", ["POST"], create_developer),
         ("/developers/{developerId}/apps", ["POST"], create_app),
+        ("/developers/{developerId}/api-key", ["POST"], new_developer_key),
         ("/public-apps", ["GET"], list_apps),
         ("/public-apps/{appId}", ["GET"], get_app),
         ("/public-apps/{appId}", ["PATCH"], update_app),

@@ -23,8 +23,12 @@ def _number(ctx: Ctx, name: str, raw: str | None = None) -> int:
 
 
 def _app(ctx: Ctx) -> subs.AppRef:
+    """The path says the kind (``private-apps`` or ``public-apps``): the ids can be equal."""
     _admin(ctx)
-    return subs.private_app_ref(ctx.runtime, _number(ctx, "appId"))
+    app_id = _number(ctx, "appId")
+    if ctx.request.url.path.startswith(PREFIX + "/webhooks/public-apps/"):
+        return subs.public_app_ref(ctx.runtime, app_id)
+    return subs.private_app_ref(ctx.runtime, app_id)
 
 
 def _page(ctx: Ctx) -> tuple[int, int]:
@@ -92,17 +96,22 @@ def list_events(ctx: Ctx) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    app = "/webhooks/private-apps/{appId}"
+    private = "/webhooks/private-apps/{appId}"
+    # A public app signs with its OAuth client secret, shown at creation and rotation only
+    # (/localspot/v1/public-apps/{appId}/rotate-secret): it has no secret routes here.
     table = [
-        (f"{app}/secret", ["GET"], get_secret),
-        (f"{app}/secret/rotate", ["POST"], rotate_secret),
-        (f"{app}/settings", ["GET"], get_settings),
-        (f"{app}/settings", ["PUT"], put_settings),
-        (f"{app}/settings", ["DELETE"], delete_settings),
-        (f"{app}/subscriptions", ["GET"], list_subscriptions),
-        (f"{app}/subscriptions", ["POST"], create_subscription),
-        (f"{app}/deliveries", ["GET"], list_deliveries),
-        (f"{app}/events", ["GET"], list_events),
+        (f"{private}/secret", ["GET"], get_secret),
+        (f"{private}/secret/rotate", ["POST"], rotate_secret),
         ("/webhooks/deliveries/{deliveryId}", ["GET"], get_delivery),
     ]
+    for app in (private, "/webhooks/public-apps/{appId}"):
+        table += [
+            (f"{app}/settings", ["GET"], get_settings),
+            (f"{app}/settings", ["PUT"], put_settings),
+            (f"{app}/settings", ["DELETE"], delete_settings),
+            (f"{app}/subscriptions", ["GET"], list_subscriptions),
+            (f"{app}/subscriptions", ["POST"], create_subscription),
+            (f"{app}/deliveries", ["GET"], list_deliveries),
+            (f"{app}/events", ["GET"], list_events),
+        ]
     return [route(PREFIX + path, methods, fn) for path, methods, fn in table]

@@ -1,7 +1,10 @@
 """Webhooks management API v3 (SPEC §5.1), at /webhooks/v3/{appId} and /webhooks/<date>/{appId}.
 
-Callers: the private app itself (its Bearer token) or the developer key as ``?hapikey=``, which
-in LocalSpot is the control plane's admin key (what hubspot-api-client's webhooks API sends).
+Callers: a private app with its own Bearer token; a developer account's API key as
+``?hapikey=`` (what hubspot-api-client's webhooks API sends) for that developer's public apps; or
+the control plane's admin key as ``?hapikey=``, for private apps, or public ones with
+``appKind=public``. ``subscriptions.authorize`` decides; the kind comes from the credential
+because private and public app ids can be equal.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def _app(ctx: Ctx) -> subs.AppRef:
     app_id = _number(ctx, "appId")
     developer_key = ctx.query.get("hapikey")
     caller = None if developer_key is not None else ctx.caller()
-    return subs.authorize(ctx.runtime, app_id, caller, developer_key)
+    app_kind = ctx.query.get("appKind")
+    return subs.authorize(ctx.runtime, app_id, caller, developer_key, app_kind)
 
 
 def get_settings(ctx: Ctx) -> Response:

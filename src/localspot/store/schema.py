@@ -286,6 +286,9 @@ public_apps = Table(
     # sha256 of the secret (128 random bits): shown once, checked by hash.
     Column("client_secret_hash", String(64), nullable=False),
     Column("client_secret_hint", String(16), nullable=False),
+    # The same secret sealed by the Protector: webhook deliveries are signed with it. NULL for
+    # apps made before it was kept; their deliveries fail until the secret is rotated.
+    Column("client_secret_ct", LargeBinary),
     Column("redirect_uris", JSON, nullable=False),
     Column("required_scopes", JSON, nullable=False),
     Column("optional_scopes", JSON, nullable=False),
@@ -365,7 +368,8 @@ oauth_access_tokens = Table(
 Index("ix_oauth_access_tokens_expires_at", oauth_access_tokens.c.expires_at)
 
 # Webhooks (issue #5) --------------------------------------------------------------------------
-# Apps are named by (app_kind, app_id): "private" apps today, "public" apps once installs exist.
+# Apps are named by (app_kind, app_id), kind "private" or "public": the two kinds' ids share one
+# number space, so an id alone does not say which app it is.
 # Times the worker compares are epoch milliseconds of the server clock.
 
 webhook_settings = Table(
@@ -422,7 +426,8 @@ webhook_events = Table(
     Column("hub_id", BigInteger, nullable=False),
     Column("subscription_id", BigInteger, nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    # pending | delivered | failed | discarded (the app was uninstalled before delivery)
+    Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     # When a worker may take it next; a claim moves it to the end of the lease, so a worker that
     # dies mid-delivery hands its events back when the lease runs out.
@@ -457,7 +462,8 @@ webhook_deliveries = Table(
     Column("started_at_ms", BigInteger, nullable=False),
     Column("lease_until_ms", BigInteger, nullable=False),
     Column("finished_at_ms", BigInteger),
-    Column("outcome", String(32)),  # success | http_error | timeout | connection_error
+    # success | http_error | timeout | connection_error | signing_error (nothing was sent)
+    Column("outcome", String(32)),
     Column("status_code", Integer),
     Column("duration_ms", Integer),
     Column("error", String(200)),
@@ -506,7 +512,6 @@ form_submissions = Table(
     Column("contact_id", BigInteger),
     Index("ix_form_submissions_form", "form_id", "id"),
 )
-
 
 # Associations ------------------------------------------------------------------------------------
 # HubSpot-defined association types live in code (domain/association_types.py). Definitions an
@@ -602,4 +607,23 @@ property_definition_versions = Table(
     ),
     Column("object_type_id", String(32), primary_key=True),
     Column("version", String(32), nullable=False),
+)
+
+# Webhooks of public apps ----------------------------------------------------------------------
+
+# A developer account's API key (HubSpot's developer ``hapikey``): manages the webhooks of that
+# developer's public apps. Stored hashed; shown once when made.
+developer_api_keys = Table(
+    "developer_api_keys",
+    metadata,
+    Column(
+        "developer_id",
+        Id,
+        ForeignKey("developer_accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_hint", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
+from localspot.domain.public_apps import NoSigningSecret
 from localspot.runtime import Runtime
 from localspot.store.schema import webhook_deliveries, webhook_events, webhook_settings
 
@@ -76,7 +77,7 @@ def anything_due(rt: Runtime) -> bool:
 @dataclass
 class Outcome:
     batch: Batch
-    outcome: str  # success | http_error | timeout | connection_error
+    outcome: str  # success | http_error | timeout | connection_error | signing_error
     status_code: int | None
     duration_ms: int
     error: str | None = None
@@ -106,7 +107,11 @@ def claim(
             settings = _settings_for_update(conn, app)
             if settings is None:
                 continue  # settings deleted since the query above
-            secret = app_secret(conn, app, rt.clock.now())
+            try:
+                secret = app_secret(conn, rt.protector, app, rt.clock.now())
+            except NoSigningSecret as exc:
+                _fail_unsigned(conn, rt, app, group.hub_id, settings, worker, now, str(exc))
+                continue
             free = settings.max_concurrent_requests - _in_flight(conn, app, group.hub_id, now)
             for _ in range(min(free, capacity - len(batches))):
                 batch = _claim_one(conn, rt, app, group.hub_id, settings, worker, now, size)
@@ -115,6 +120,23 @@ def claim(
                 batch.secret = secret
                 batches.append(batch)
     return batches
+
+
+def _fail_unsigned(
+    conn: Connection,
+    rt: Runtime,
+    app: AppRef,
+    hub_id: int,
+    settings: Any,
+    worker: str,
+    now: int,
+    reason: str,
+) -> None:
+    """Nothing is sent unsigned: a batch that cannot be signed is recorded as a failed delivery
+    with the reason, and its events retry on the usual schedule (a rotated secret fixes it)."""
+    batch = _claim_one(conn, rt, app, hub_id, settings, worker, now, rt.settings.webhook_batch_size)
+    if batch is not None:
+        _settle(conn, rt, now, Outcome(batch, "signing_error", None, 0, reason[:200]))
 
 
 def _oldest_due_group(conn: Connection, now: int, skipped: list[Any]) -> Any:

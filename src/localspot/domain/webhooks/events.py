@@ -11,11 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from localspot.domain import object_types, properties
 from localspot.policy import WEBHOOK_REDACTED
 from localspot.store.schema import (
+    app_installs,
     private_apps,
     webhook_events,
     webhook_settings,
@@ -127,10 +128,28 @@ def _screen(conn: Connection, events: list[ChangeEvent]) -> list[ChangeEvent]:
 
 
 def _receiving_apps(conn: Connection, hub_id: int) -> list[tuple[str, int]]:
-    """Apps that receive the events of an account: today, the account's own private apps."""
-    # TODO(webhooks): add public apps installed in the account once installs exist (issue #7).
-    ids = conn.scalars(select(private_apps.c.id).where(private_apps.c.hub_id == hub_id)).all()
-    return [("private", int(i)) for i in ids]
+    """Apps that receive the events of an account: its own private apps and the public apps
+    installed in it. Private and public ids share one number space, hence the kind."""
+    private = conn.scalars(select(private_apps.c.id).where(private_apps.c.hub_id == hub_id))
+    public = conn.scalars(select(app_installs.c.app_id).where(app_installs.c.hub_id == hub_id))
+    return [("private", int(i)) for i in private] + [("public", int(i)) for i in public]
+
+
+def discard_pending(conn: Connection, app_kind: str, app_id: int, hub_id: int, now_ms: int) -> int:
+    """Marks an app's undelivered events from one account as discarded (the app was
+    uninstalled there); returns how many."""
+    e = webhook_events.c
+    done = conn.execute(
+        update(webhook_events)
+        .where(
+            e.app_kind == app_kind,
+            e.app_id == app_id,
+            e.hub_id == hub_id,
+            e.status == "pending",
+        )
+        .values(status="discarded", due_at_ms=now_ms)
+    )
+    return int(done.rowcount or 0)
 
 
 def _subscriptions(conn: Connection, hub_id: int, type_ids: set[str]) -> list[Any]:

@@ -12,7 +12,7 @@ from localspot.store.schema import webhook_deliveries, webhook_events
 
 from .subscriptions import AppRef
 
-EVENT_STATUSES = ("pending", "delivered", "failed")
+EVENT_STATUSES = ("pending", "delivered", "failed", "discarded")
 MAX_LIMIT = 500
 
 

@@ -13,21 +13,25 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import accounts, object_types, properties
+from localspot.domain import accounts, object_types, properties, public_apps
 from localspot.errors import HubSpotError, forbidden, not_found, validation_error
 from localspot.policy import Caller
+from localspot.protection.values import Protector
 from localspot.runtime import Runtime
 from localspot.store.schema import webhook_app_secrets, webhook_settings, webhook_subscriptions
 
 from . import event_types as et
 
 PRIVATE = "private"
+PUBLIC = "public"
+APP_KINDS = (PRIVATE, PUBLIC)
 MIN_CONCURRENT_REQUESTS = 5
 
 
 @dataclass(frozen=True)
 class AppRef:
-    """An app whose webhooks are managed: its kind, id and, for private apps, its account."""
+    """An app whose webhooks are managed: its kind ("private" or "public"), id and, for private
+    apps, its account."""
 
     kind: str
     app_id: int
@@ -68,21 +72,44 @@ class BatchUpdateInput(Input):
 # Who may manage an app's webhooks ---------------------------------------------------------------
 
 
-def authorize(rt: Runtime, app_id: int, caller: Caller | None, developer_key: str | None) -> AppRef:
-    """A private app manages its own webhooks with its token; the developer key (``hapikey``,
-    which is the control plane's admin key in LocalSpot) manages any app's."""
+def authorize(
+    rt: Runtime,
+    app_id: int,
+    caller: Caller | None,
+    developer_key: str | None,
+    app_kind: str | None = None,
+) -> AppRef:
+    """Which app ``app_id`` names, once the caller is known to be allowed to manage it.
+
+    Private and public app ids share one number space, so the credential decides the kind: a
+    private app's Bearer token names that private app; a developer API key (``hapikey``) names
+    one of its developer's public apps; the admin key as ``hapikey`` names a private app unless
+    ``appKind=public`` asks for the public one. An OAuth access token belongs to an install in a
+    customer's account, not to the app's developer, and manages nothing here.
+    """
+    if app_kind is not None and app_kind not in APP_KINDS:
+        raise validation_error(
+            f"appKind must be one of {', '.join(APP_KINDS)}", context={"appKind": [app_kind]}
+        )
     with rt.store.read() as conn:
         if developer_key is not None:
-            if not accounts.check_admin_key(conn, developer_key):
+            if accounts.check_admin_key(conn, developer_key):
+                if app_kind == PUBLIC:
+                    return _public_app(conn, app_id)
+                return _private_app(conn, app_id)
+            developer_id = public_apps.developer_by_key(conn, developer_key)
+            if developer_id is None:
                 raise HubSpotError(
                     401, "INVALID_AUTHENTICATION", "The developer API key (hapikey) is not valid."
                 )
-            # TODO(webhooks): look up public apps too once they exist (issue #7); their ids
-            # must not collide with private app ids, or the key must name the kind.
-            return _private_app(conn, app_id)
+            if app_kind == PRIVATE:
+                raise forbidden("A developer API key manages its developer's public apps only.")
+            return _public_app(conn, app_id, developer_id)
         assert caller is not None
         if caller.token_id is None or not caller.token_id.startswith("pat:"):
             raise forbidden("Only the app itself or its developer can manage its webhooks.")
+        if app_kind == PUBLIC:
+            raise forbidden("A private app's token manages that private app's webhooks only.")
         if caller.app_id != app_id:
             raise forbidden(f"This token belongs to another app and cannot manage app {app_id}.")
         return _private_app(conn, app_id)
@@ -93,6 +120,11 @@ def private_app_ref(rt: Runtime, app_id: int) -> AppRef:
         return _private_app(conn, app_id)
 
 
+def public_app_ref(rt: Runtime, app_id: int) -> AppRef:
+    with rt.store.read() as conn:
+        return _public_app(conn, app_id)
+
+
 def _private_app(conn: Connection, app_id: int) -> AppRef:
     try:
         app = accounts.get_private_app(conn, app_id)
@@ -101,12 +133,27 @@ def _private_app(conn: Connection, app_id: int) -> AppRef:
     return AppRef(PRIVATE, app_id, app["hub_id"])
 
 
+def _public_app(conn: Connection, app_id: int, developer_id: int | None = None) -> AppRef:
+    """A public app, of ``developer_id`` if given: another developer's app is not found, so
+    that a key learns nothing about apps it does not own."""
+    try:
+        app = public_apps.get_app_row(conn, app_id)
+    except HubSpotError:
+        app = None
+    if app is None or (developer_id is not None and app["developer_id"] != developer_id):
+        raise not_found(f"No app with id {app_id}.")
+    # Installed in many accounts, so no single account: hub_id stays None.
+    return AppRef(PUBLIC, app_id)
+
+
 # The signing secret ---------------------------------------------------------------------------
 
 
-def app_secret(conn: Connection, app: AppRef, now: Any) -> str:
-    """The secret deliveries are signed with; private apps get one made on first use."""
-    # TODO(webhooks): public apps sign with their OAuth client secret (issue #7).
+def app_secret(conn: Connection, protector: Protector, app: AppRef, now: Any) -> str:
+    """The secret deliveries are signed with: a public app's OAuth client secret (raises
+    ``public_apps.NoSigningSecret`` when none is kept); private apps get one made on first use."""
+    if app.kind == PUBLIC:
+        return public_apps.signing_secret(conn, protector, app.app_id)
     table = webhook_app_secrets
     where = (table.c.app_kind == app.kind, table.c.app_id == app.app_id)
     secret = conn.scalar(select(table.c.secret).where(*where))
@@ -121,17 +168,25 @@ def app_secret(conn: Connection, app: AppRef, now: Any) -> str:
 
 
 def get_secret(rt: Runtime, app: AppRef) -> str:
+    """A private app's signing secret (a public app's is its client secret, shown once)."""
+    _check_private(app)
     with rt.store.write() as conn:
-        return app_secret(conn, app, rt.clock.now())
+        return app_secret(conn, rt.protector, app, rt.clock.now())
 
 
 def rotate_secret(rt: Runtime, app: AppRef) -> str:
+    _check_private(app)
     table = webhook_app_secrets
     with rt.store.write() as conn:
         conn.execute(
             delete(table).where(table.c.app_kind == app.kind, table.c.app_id == app.app_id)
         )
-        return app_secret(conn, app, rt.clock.now())
+        return app_secret(conn, rt.protector, app, rt.clock.now())
+
+
+def _check_private(app: AppRef) -> None:
+    if app.kind != PRIVATE:
+        raise validation_error("A public app signs with its client secret; rotate that instead.")
 
 
 # Settings -------------------------------------------------------------------------------------
@@ -179,7 +234,8 @@ def put_settings(rt: Runtime, app: AppRef, body: SettingsChange) -> Any:
                 .where(_settings_where(app))
                 .values(updated_at=now, **values)
             )
-        app_secret(conn, app, now)
+        if app.kind == PRIVATE:
+            app_secret(conn, rt.protector, app, now)
         return _find_settings(conn, app)
 
 
@@ -258,6 +314,8 @@ def create_subscription(rt: Runtime, app: AppRef, body: SubscriptionCreate) -> A
     event_type, kind, type_id = _check_subscription(body)
     limit = rt.settings.webhook_max_subscriptions
     with rt.store.write() as conn:
+        # A public app has no single account whose properties could be checked; events of a
+        # highly sensitive property are dropped for it at emit time instead (events._screen).
         if body.property_name is not None and type_id is not None and app.hub_id is not None:
             _check_property(conn, app.hub_id, type_id, body.property_name)
         count = conn.scalar(
