@@ -18,6 +18,7 @@ from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
 from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
+from localspot.domain.webhooks import events as webhook_events
 from localspot.domain.webhooks.events import ChangeEvent, emit
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
@@ -71,6 +72,9 @@ class Writer:
         # Every active definition of the object, once per transaction: a batch checks many
         # inputs against the same definitions.
         self.definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        self._listening: bool | None = None
+        # Values each record created by this writer was given, to render it without a re-read.
+        self._created: dict[int, dict[str, str]] = {}
 
     # Checking -----------------------------------------------------------------------------
 
@@ -195,7 +199,12 @@ class Writer:
             self.now_ms,
             self.source,
         )
-        self.announce([self.event(rid, "creation") for rid in ids] + self.property_events(changes))
+        for rid, checked in zip(ids, prepared, strict=True):
+            self._created[rid] = {d.name: s.text for d, s in checked}
+        if self.listening():
+            self.announce(
+                [self.event(rid, "creation") for rid in ids] + self.property_events(changes)
+            )
         return ids
 
     def _check_required(self, prepared: list[list[tuple[Any, Stored]]]) -> None:
@@ -256,8 +265,18 @@ class Writer:
             **fields,
         )
 
+    def listening(self) -> bool:
+        """Whether anyone subscribes to this object's events (asked once per transaction)."""
+        if self._listening is None:
+            self._listening = webhook_events.listening(
+                self.conn, self.caller.hub_id, self.object_type.id
+            )
+        return self._listening
+
     def property_events(self, changes: list[Change]) -> list[ChangeEvent]:
         """One propertyChange per changed value; the policy redacts or drops sensitive ones."""
+        if not self.listening():
+            return []
         out = []
         for change in changes:
             shown = policy.webhook_property_value(
@@ -346,6 +365,23 @@ class Writer:
     def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
         return self.render_many([record_id], [names])[0]
 
+    def render_created(self, record_ids: list[int], names: list[list[str]]) -> list[dict[str, Any]]:
+        """Records this writer just created, from the values it wrote: no re-read, no unsealing."""
+        base = always_returned(self.object_type)
+        out = []
+        for rid, group in zip(record_ids, names, strict=True):
+            written = self._created[rid]
+            ordered = [
+                n
+                for n in dict.fromkeys([*base, *group])
+                if n in self.definitions
+                and policy.may_read_value(
+                    self.caller, self.object_type.id, self.definitions[n].data_sensitivity
+                )
+            ]
+            out.append(render(self.object_type, _NewRow(rid, self.now_ms), ordered, written))
+        return out
+
     def render_many(self, record_ids: list[int], names: list[list[str]]) -> list[dict[str, Any]]:
         """Records after a write: the written properties the caller may read, plus defaults."""
         rows = record_store.find_many(self.conn, self.caller.hub_id, self.object_type, record_ids)
@@ -372,6 +408,20 @@ class Writer:
             ordered = [n for n in dict.fromkeys([*base, *group]) if n in shown]
             out.append(render(self.object_type, row, ordered, values[row.id]))
         return out
+
+
+@dataclass(frozen=True)
+class _NewRow:
+    """What ``render`` reads of a records row, for a record created in this transaction."""
+
+    id: int
+    created_ms: int
+    archived: bool = False
+    archived_ms: int | None = None
+
+    @property
+    def updated_ms(self) -> int:
+        return self.created_ms
 
 
 def _names(given: dict[str, Any]) -> list[str]:
@@ -500,7 +550,7 @@ def batch_create(
             associations.link_new_record(
                 rt, conn, caller, object_type, record_id, item.associations
             )
-        bodies = writer.render_many(
+        bodies = writer.render_created(
             ids, [_names(writer.with_defaults(i.properties)) for i in inputs]
         )
         return BatchOutcome([_traced(body, i) for body, i in zip(bodies, inputs, strict=True)], [])

@@ -8,6 +8,7 @@ property is not sensitive.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -193,7 +194,9 @@ def parse_datetime_ms(text: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+@functools.lru_cache(maxsize=4096)
 def ms_to_iso(ms: int) -> str:
+    # Cached: a page renders the same few timestamps several times per record.
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
