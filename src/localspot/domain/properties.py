@@ -219,6 +219,25 @@ _ACTIVE = select(defs).where(
 _ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
 
 
+# What a record read needs of a definition: no options to decode, no dates to convert.
+_FOR_READS = select(defs.c.id, defs.c.name, defs.c.type, defs.c.data_sensitivity).where(
+    defs.c.hub_id == bindparam("hub_id"),
+    defs.c.object_type_id == bindparam("object_type_id"),
+    defs.c.archived.is_(False),
+    defs.c.name.in_(bindparam("names", expanding=True)),
+)
+
+
+def definitions_for_reads(
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, Any]:
+    """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
+    rows = conn.execute(
+        _FOR_READS, {"hub_id": hub_id, "object_type_id": object_type.id, "names": names}
+    )
+    return {row.name: row for row in rows}
+
+
 def definitions_by_name(
     conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
 ) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class Store:
         # SQLite has one writer at a time; queueing writers here avoids busy retries inside one
         # process. Other processes are covered by BEGIN IMMEDIATE and the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._local = threading.local()
 
     def migrate(self) -> None:
         config = Config()
@@ -37,7 +38,50 @@ class Store:
             command.upgrade(config, "head")
 
     @contextmanager
+    def shared_reads(self) -> Iterator[None]:
+        """Within this block, reads on this thread share one read transaction.
+
+        A request authenticates and then reads: one connection checkout, BEGIN and COMMIT
+        instead of two. A write ends the shared transaction first, so that reads after it
+        see what it wrote; reads inside a write do not share.
+        """
+        local = self._local
+        local.sharing, local.shared = True, None
+        try:
+            yield
+        finally:
+            local.sharing = False
+            self._end_shared(commit=True)
+
+    def _end_shared(self, commit: bool) -> None:
+        local = self._local
+        shared, local.shared = getattr(local, "shared", None), None
+        if shared is None:
+            return
+        conn, transaction = shared
+        try:
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
+        finally:
+            conn.close()
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
+        local = self._local
+        if getattr(local, "sharing", False) and not getattr(local, "writing", 0):
+            if local.shared is None:
+                conn = self.engine.connect()
+                conn.info["write"] = False
+                local.shared = (conn, conn.begin())
+            try:
+                yield local.shared[0]
+            except BaseException:
+                # A failed statement can spoil the transaction (PostgreSQL); start afresh.
+                self._end_shared(commit=False)
+                raise
+            return
         with self.engine.connect() as conn:
             conn.info["write"] = False
             with conn.begin():
@@ -45,14 +89,20 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock, self.engine.connect() as conn:
-            conn.info["write"] = True
-            with conn.begin():
-                yield conn
+        local = self._local
+        self._end_shared(commit=True)
+        local.writing = getattr(local, "writing", 0) + 1
+        try:
+            if self._write_lock is None:
+                with self.engine.begin() as conn:
+                    yield conn
+                return
+            with self._write_lock, self.engine.connect() as conn:
+                conn.info["write"] = True
+                with conn.begin():
+                    yield conn
+        finally:
+            local.writing -= 1
 
     def dispose(self) -> None:
         self.engine.dispose()
