@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
@@ -16,6 +16,7 @@ from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
+from localspot.store.engine import fetch
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
@@ -219,23 +220,29 @@ _ACTIVE = select(defs).where(
 _ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
 
 
-# What a record read needs of a definition: no options to decode, no dates to convert.
-_FOR_READS = select(defs.c.id, defs.c.name, defs.c.type, defs.c.data_sensitivity).where(
-    defs.c.hub_id == bindparam("hub_id"),
-    defs.c.object_type_id == bindparam("object_type_id"),
-    defs.c.archived.is_(False),
-    defs.c.name.in_(bindparam("names", expanding=True)),
-)
+class ReadDefinition(NamedTuple):
+    """What a record read needs of a definition: no options to decode, no dates to convert."""
+
+    id: int
+    name: str
+    type: str
+    data_sensitivity: str
 
 
 def definitions_for_reads(
     conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
-) -> dict[str, Any]:
+) -> dict[str, ReadDefinition]:
     """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
-    rows = conn.execute(
-        _FOR_READS, {"hub_id": hub_id, "object_type_id": object_type.id, "names": names}
+    if not names:
+        return {}
+    rows = fetch(
+        conn,
+        "SELECT id, name, type, data_sensitivity FROM property_definitions "
+        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
+        f"AND name IN ({', '.join('?' * len(names))})",
+        [hub_id, object_type.id, False, *names],
     )
-    return {row.name: row for row in rows}
+    return {row[1]: ReadDefinition(*row) for row in rows}
 
 
 def definitions_by_name(

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.protection import Protector, ValueRef
+from localspot.store.engine import execute_many, fetch
 from localspot.store.schema import record_history, record_values, records, unique_values
 
 # Default properties HubSpot derives from the record itself rather than storing.
@@ -38,32 +39,35 @@ class Source:
     label: str | None = None
 
 
-# Built once: these run on every record read.
-_FIND = select(records).where(
-    records.c.id == bindparam("id"),
-    records.c.hub_id == bindparam("hub_id"),
-    records.c.object_type_id == bindparam("object_type_id"),
-)
-_VALUES = select(
-    record_values.c.record_id,
-    record_values.c.property_id,
-    record_values.c.value,
-    record_values.c.value_ct,
-).where(
-    record_values.c.record_id.in_(bindparam("record_ids", expanding=True)),
-    record_values.c.property_id.in_(bindparam("property_ids", expanding=True)),
+class RecordRow(NamedTuple):
+    """A records row as the hot read path returns it."""
+
+    id: int
+    hub_id: int
+    object_type_id: str
+    created_ms: int
+    updated_ms: int
+    archived: bool
+    archived_ms: int | None
+    merged_into: int | None
+
+
+_FIND_SQL = (
+    "SELECT id, hub_id, object_type_id, created_ms, updated_ms, archived, archived_ms, "
+    "merged_into FROM records WHERE id = ? AND hub_id = ? AND object_type_id = ?"
 )
 
 
 def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
     """A record row by id, following merges to the surviving record."""
     for _ in range(MAX_MERGE_DEPTH):
-        row = conn.execute(
-            _FIND, {"id": record_id, "hub_id": hub_id, "object_type_id": object_type.id}
-        ).first()
-        if row is None or row.merged_into is None:
-            return row
-        record_id = row.merged_into
+        found = fetch(conn, _FIND_SQL, (record_id, hub_id, object_type.id))
+        if not found:
+            return None
+        row = found[0]
+        if row[7] is None:
+            return RecordRow(*row[:5], bool(row[5]), *row[6:])
+        record_id = row[7]
     return None
 
 
@@ -154,13 +158,24 @@ def load_values(
     out: dict[int, dict[str, str]] = {rid: {} for rid in record_ids}
     if not by_id or not record_ids:
         return out
-    rows = conn.execute(_VALUES, {"record_ids": list(record_ids), "property_ids": list(by_id)})
+    record_ids, property_ids = list(record_ids), list(by_id)
+    rows = fetch(
+        conn,
+        "SELECT record_id, property_id, value, value_ct FROM record_values "
+        f"WHERE record_id IN ({_marks(len(record_ids))}) "
+        f"AND property_id IN ({_marks(len(property_ids))})",
+        [*record_ids, *property_ids],
+    )
     for record_id, property_id, value, sealed in rows:
         name = by_id[property_id].name
         if sealed is not None:
             value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), sealed)
         out[record_id][name] = value
     return out
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
 
 
 def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
@@ -267,7 +282,6 @@ _HISTORY_COLUMNS = (
     "source_label",
     "updated_by_user_id",
 )
-_INSERTS: dict[tuple[str, str], str] = {}
 
 
 def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -276,16 +290,9 @@ def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: l
     A batch writes about ten rows per record; SQLAlchemy's per-parameter processing of Core
     inserts cost more than the database did. These columns need no type conversion.
     """
-    key = (conn.dialect.name, table)
-    sql = _INSERTS.get(key)
-    if sql is None:
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(mark for _ in columns)})"
-        )
-        _INSERTS[key] = sql
-    conn.exec_driver_sql(sql, rows)
+    execute_many(
+        conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})", rows
+    )
 
 
 def write_changes(

@@ -128,3 +128,40 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
 
     return engine
+
+
+_DRIVER_SQL: dict[tuple[str, str], str] = {}
+
+
+def driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` markers, in the paramstyle of ``conn``'s driver."""
+    key = (conn.dialect.paramstyle, sql)
+    found = _DRIVER_SQL.get(key)
+    if found is None:
+        found = sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+        _DRIVER_SQL[key] = found
+    return found
+
+
+def fetch(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a hot, prebuilt query, run on the driver's cursor inside ``conn``'s transaction.
+
+    A SQLAlchemy execution costs ~0.1-0.2 ms of Python; the driver's cursor a few microseconds.
+    Only for plain SQL whose columns need no type conversion (the caller converts booleans
+    and JSON, which the two drivers return differently).
+    """
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(driver_sql(conn, sql), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``executemany`` on the driver's cursor inside ``conn``'s transaction (see ``fetch``)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(driver_sql(conn, sql), rows)
+    finally:
+        cursor.close()
