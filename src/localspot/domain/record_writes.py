@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, update
 
 from localspot import policy
 from localspot.domain import associations, object_types, pipelines, properties, record_store
@@ -736,15 +736,9 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
 
 
 def purge_archived(conn: Connection, now_ms: int, days: int) -> int:
+    # One statement: no list of ids in memory, and no IN clause past SQLite's variable limit.
     cutoff = now_ms - days * 86_400_000
-    expired = [
-        r.id
-        for r in conn.execute(
-            select(records.c.id).where(
-                records.c.archived.is_(True), records.c.archived_ms <= cutoff
-            )
-        )
-    ]
-    if expired:
-        conn.execute(delete(records).where(records.c.id.in_(expired)))
-    return len(expired)
+    result = conn.execute(
+        delete(records).where(records.c.archived.is_(True), records.c.archived_ms <= cutoff)
+    )
+    return int(result.rowcount or 0)
