@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -77,3 +80,47 @@ def row(label: str, figures: dict[str, float]) -> str:
         f"{label:<48} p50 {figures['p50_ms']:8.2f} ms   p99 {figures['p99_ms']:8.2f} ms   "
         f"{figures['rps']:8.0f} req/s"
     )
+
+
+def has_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def measure_wrk(
+    server: LocalSpotServer, app: App, path: str, clients: int, seconds: int = 10
+) -> dict[str, float]:
+    """p50/p99 latency (ms) and requests/s of GET ``path`` from ``wrk`` (C, one thread).
+
+    wrk costs far less CPU than Python client threads, which share the machine's cores with
+    the server being measured.
+    """
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{clients}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {app.token}",
+            server.url + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw failed requests:\n{out}")
+
+    def latency(percent: str) -> float:
+        found = re.search(rf"^\s*{percent}%\s+([0-9.]+)(us|ms|s|m)\s*$", out, re.M)
+        if found is None:
+            raise RuntimeError(f"no {percent}% latency in wrk output:\n{out}")
+        return float(found.group(1)) * _UNITS[found.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    assert rps is not None, out
+    return {"p50_ms": latency("50"), "p99_ms": latency("99"), "rps": float(rps.group(1))}

@@ -15,7 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import client, measure, row, rss_mb, start_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    client,
+    has_wrk,
+    measure,
+    measure_wrk,
+    row,
+    rss_mb,
+    start_server,
+)
 
 PROPERTIES = 10  # per contact, 2 of them sensitive
 
@@ -82,17 +90,22 @@ def main() -> None:
                 0
             ]["id"]
 
+        path = f"/crm/v3/objects/contacts/{first_id}?properties=email,passport_number,tax_id"
+
         def get_one(h):  # type: ignore[no-untyped-def]
-            r = h.get(
-                f"/crm/v3/objects/contacts/{first_id}",
-                params={"properties": "email,passport_number,tax_id"},
-            )
+            r = h.get(path)
             assert r.status_code == 200
 
-        print(row("GET one record, 2 sensitive, 1 client", measure(server, app, get_one, 1, 500)))
-        print(
-            row("GET one record, 2 sensitive, 16 clients", measure(server, app, get_one, 16, 200))
-        )
+        if has_wrk():
+            print("GET load from wrk")
+            for clients in (1, 16):
+                label = f"GET one record, 2 sensitive, {clients} client{'s' * (clients > 1)}"
+                print(row(label, measure_wrk(server, app, path, clients)))
+        else:
+            print("GET load from Python threads (install wrk for figures less bound by the client)")
+            for clients, count in ((1, 500), (16, 200)):
+                label = f"GET one record, 2 sensitive, {clients} client{'s' * (clients > 1)}"
+                print(row(label, measure(server, app, get_one, clients, count)))
 
         with client(server, app) as http:
             have = batches * 100

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
@@ -19,6 +20,7 @@ from localspot.clock import Clock
 from localspot.domain import catalog, oauth_tokens
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
+from localspot.store.engine import fetch
 from localspot.store.schema import accounts, private_apps, server_state, users
 
 ROLES = ("super_admin", "admin", "user")
@@ -254,10 +256,11 @@ def rotate_private_app_token(conn: Connection, now: datetime, app_id: int) -> st
 # Authentication -------------------------------------------------------------------------------
 
 
-_BY_TOKEN = (
-    select(private_apps.c.id, private_apps.c.scopes, accounts.c.hub_id, accounts.c.tier)
-    .join(accounts, accounts.c.hub_id == private_apps.c.hub_id)
-    .where(private_apps.c.token_hash == bindparam("token_hash"))
+# Every request runs this: on the driver's cursor (store.engine.fetch).
+_BY_TOKEN_SQL = (
+    "SELECT private_apps.id, private_apps.scopes, accounts.hub_id, accounts.tier "
+    "FROM private_apps JOIN accounts ON accounts.hub_id = private_apps.hub_id "
+    "WHERE private_apps.token_hash = ?"
 )
 
 
@@ -270,15 +273,18 @@ def authenticate(conn: Connection, token: str, clock: Clock | None = None) -> Ca
     if not token.startswith("pat-"):
         now = clock.now() if clock is not None else datetime.now(UTC)
         return oauth_tokens.caller_for(conn, token, now)
-    row = conn.execute(_BY_TOKEN, {"token_hash": hash_secret(token)}).first()
-    if row is None:
+    found = fetch(conn, _BY_TOKEN_SQL, (hash_secret(token),))
+    if not found:
         return None
+    app_id, scopes, hub_id, tier = found[0]
+    if isinstance(scopes, str | bytes):  # SQLite hands JSON back as text; psycopg decodes it
+        scopes = orjson.loads(scopes)
     return Caller(
-        hub_id=row.hub_id,
-        tier=row.tier,
-        scopes=sc.canonical_set(row.scopes),
-        app_id=row.id,
-        token_id=f"pat:{row.id}",
+        hub_id=hub_id,
+        tier=tier,
+        scopes=sc.canonical_set(scopes),
+        app_id=app_id,
+        token_id=f"pat:{app_id}",
     )
 
 

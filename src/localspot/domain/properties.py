@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,7 @@ from localspot.domain.property_models import (
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
+from localspot.store.engine import fetch
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
@@ -149,6 +150,31 @@ _ACTIVE = select(defs).where(
     defs.c.archived.is_(False),
 )
 _ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
+
+
+class ReadDefinition(NamedTuple):
+    """What a record read needs of a definition: no options to decode, no dates to convert."""
+
+    id: int
+    name: str
+    type: str
+    data_sensitivity: str
+
+
+def definitions_for_reads(
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, ReadDefinition]:
+    """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
+    if not names:
+        return {}
+    rows = fetch(
+        conn,
+        "SELECT id, name, type, data_sensitivity FROM property_definitions "
+        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
+        f"AND name IN ({', '.join('?' * len(names))})",
+        [hub_id, object_type.id, False, *names],
+    )
+    return {row[1]: ReadDefinition(*row) for row in rows}
 
 
 def definitions_by_name(

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.protection import Protector, ValueRef
+from localspot.store.engine import execute_many, fetch
 from localspot.store.schema import record_history, record_values, records, unique_values
 
 # Default properties HubSpot derives from the record itself rather than storing.
@@ -38,32 +39,35 @@ class Source:
     label: str | None = None
 
 
-# Built once: these run on every record read.
-_FIND = select(records).where(
-    records.c.id == bindparam("id"),
-    records.c.hub_id == bindparam("hub_id"),
-    records.c.object_type_id == bindparam("object_type_id"),
-)
-_VALUES = select(
-    record_values.c.record_id,
-    record_values.c.property_id,
-    record_values.c.value,
-    record_values.c.value_ct,
-).where(
-    record_values.c.record_id.in_(bindparam("record_ids", expanding=True)),
-    record_values.c.property_id.in_(bindparam("property_ids", expanding=True)),
+class RecordRow(NamedTuple):
+    """A records row as the hot read path returns it."""
+
+    id: int
+    hub_id: int
+    object_type_id: str
+    created_ms: int
+    updated_ms: int
+    archived: bool
+    archived_ms: int | None
+    merged_into: int | None
+
+
+_FIND_SQL = (
+    "SELECT id, hub_id, object_type_id, created_ms, updated_ms, archived, archived_ms, "
+    "merged_into FROM records WHERE id = ? AND hub_id = ? AND object_type_id = ?"
 )
 
 
 def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
     """A record row by id, following merges to the surviving record."""
     for _ in range(MAX_MERGE_DEPTH):
-        row = conn.execute(
-            _FIND, {"id": record_id, "hub_id": hub_id, "object_type_id": object_type.id}
-        ).first()
-        if row is None or row.merged_into is None:
-            return row
-        record_id = row.merged_into
+        found = fetch(conn, _FIND_SQL, (record_id, hub_id, object_type.id))
+        if not found:
+            return None
+        row = found[0]
+        if row[7] is None:
+            return RecordRow(*row[:5], bool(row[5]), *row[6:])
+        record_id = row[7]
     return None
 
 
@@ -154,13 +158,24 @@ def load_values(
     out: dict[int, dict[str, str]] = {rid: {} for rid in record_ids}
     if not by_id or not record_ids:
         return out
-    rows = conn.execute(_VALUES, {"record_ids": list(record_ids), "property_ids": list(by_id)})
+    record_ids, property_ids = list(record_ids), list(by_id)
+    rows = fetch(
+        conn,
+        "SELECT record_id, property_id, value, value_ct FROM record_values "
+        f"WHERE record_id IN ({_marks(len(record_ids))}) "
+        f"AND property_id IN ({_marks(len(property_ids))})",
+        [*record_ids, *property_ids],
+    )
     for record_id, property_id, value, sealed in rows:
         name = by_id[property_id].name
         if sealed is not None:
             value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), sealed)
         out[record_id][name] = value
     return out
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
 
 
 def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
@@ -246,6 +261,40 @@ def new_records(
     return [r.id for r in result]
 
 
+_VALUE_COLUMNS = (
+    "record_id",
+    "property_id",
+    "value",
+    "value_norm",
+    "value_num",
+    "value_ct",
+    "value_bidx",
+    "updated_ms",
+)
+_HISTORY_COLUMNS = (
+    "record_id",
+    "property_id",
+    "value",
+    "value_ct",
+    "timestamp_ms",
+    "source_type",
+    "source_id",
+    "source_label",
+    "updated_by_user_id",
+)
+
+
+def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A plain multi-row insert through the driver's executemany.
+
+    A batch writes about ten rows per record; SQLAlchemy's per-parameter processing of Core
+    inserts cost more than the database did. These columns need no type conversion.
+    """
+    execute_many(
+        conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})", rows
+    )
+
+
 def write_changes(
     conn: Connection,
     protector: Protector,
@@ -256,14 +305,18 @@ def write_changes(
     source: Source,
 ) -> None:
     """Stores new values and their history, and keeps unique holders current."""
-    inserts: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
+    inserts: list[tuple] = []
+    history: list[tuple] = []
+    trail = (now_ms, source.type, source.id, source.label, source.user_id)
     for change in changes:
         definition, stored = change.definition, change.new
-        columns = _columns(protector, hub_id, object_type, change.record_id, definition, stored)
-        columns["updated_ms"] = now_ms
+        value, norm, num, sealed, bidx = _columns(
+            protector, hub_id, object_type, change.record_id, definition, stored
+        )
         if change.old is None:
-            inserts.append({"record_id": change.record_id, "property_id": definition.id, **columns})
+            inserts.append(
+                (change.record_id, definition.id, value, norm, num, sealed, bidx, now_ms)
+            )
         else:
             conn.execute(
                 update(record_values)
@@ -271,25 +324,20 @@ def write_changes(
                     record_values.c.record_id == change.record_id,
                     record_values.c.property_id == definition.id,
                 )
-                .values(columns)
+                .values(
+                    value=value,
+                    value_norm=norm,
+                    value_num=num,
+                    value_ct=sealed,
+                    value_bidx=bidx,
+                    updated_ms=now_ms,
+                )
             )
-        history.append(
-            {
-                "record_id": change.record_id,
-                "property_id": definition.id,
-                "value": columns["value"],
-                "value_ct": columns["value_ct"],
-                "timestamp_ms": now_ms,
-                "source_type": source.type,
-                "source_id": source.id,
-                "source_label": source.label,
-                "updated_by_user_id": source.user_id,
-            }
-        )
+        history.append((change.record_id, definition.id, value, sealed, *trail))
     if inserts:
-        conn.execute(insert(record_values), inserts)
+        _insert_many(conn, record_values.name, _VALUE_COLUMNS, inserts)
     if history:
-        conn.execute(insert(record_history), history)
+        _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
 
 
 def _columns(
@@ -299,24 +347,19 @@ def _columns(
     record_id: int,
     definition: Any,
     stored: Stored,
-) -> dict[str, Any]:
-    if stored.is_cleared or not policy.is_protected(definition.data_sensitivity):
-        return {
-            "value": stored.text,
-            "value_norm": stored.norm,
-            "value_num": stored.num,
-            "value_ct": None,
-            "value_bidx": None,
-        }
+) -> tuple[str | None, str | None, float | None, bytes | None, str | None]:
+    """(value, value_norm, value_num, value_ct, value_bidx) as stored."""
+    if stored.text == "" or not policy.is_protected(definition.data_sensitivity):
+        return stored.text, stored.norm, stored.num, None, None
     ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
     norm = stored.text.strip().lower() if definition.type != "enumeration" else stored.text
-    return {
-        "value": None,
-        "value_norm": None,
-        "value_num": None,
-        "value_ct": protector.seal(ref, stored.text),
-        "value_bidx": protector.blind_index(hub_id, object_type.id, definition.name, norm),
-    }
+    return (
+        None,
+        None,
+        None,
+        protector.seal(ref, stored.text),
+        protector.blind_index(hub_id, object_type.id, definition.name, norm),
+    )
 
 
 def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> int | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, update
 
 from localspot import policy
 from localspot.domain import (
@@ -26,6 +26,7 @@ from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
 from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
+from localspot.domain.webhooks import events as webhook_events
 from localspot.domain.webhooks.events import ChangeEvent, emit
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
@@ -80,6 +81,9 @@ class Writer:
         # Every active definition of the object, once per transaction: a batch checks many
         # inputs against the same definitions.
         self.definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        self._listening: bool | None = None
+        # Values each record created by this writer was given, to render it without a re-read.
+        self._created: dict[int, dict[str, str]] = {}
 
     # Checking -----------------------------------------------------------------------------
 
@@ -204,7 +208,12 @@ class Writer:
             self.now_ms,
             self.source,
         )
-        self.announce([self.event(rid, "creation") for rid in ids] + self.property_events(changes))
+        for rid, checked in zip(ids, prepared, strict=True):
+            self._created[rid] = {d.name: s.text for d, s in checked}
+        if self.listening():
+            self.announce(
+                [self.event(rid, "creation") for rid in ids] + self.property_events(changes)
+            )
         self.audit(changes)
         return ids
 
@@ -267,8 +276,18 @@ class Writer:
             **fields,
         )
 
+    def listening(self) -> bool:
+        """Whether anyone subscribes to this object's events (asked once per transaction)."""
+        if self._listening is None:
+            self._listening = webhook_events.listening(
+                self.conn, self.caller.hub_id, self.object_type.id
+            )
+        return self._listening
+
     def property_events(self, changes: list[Change]) -> list[ChangeEvent]:
         """One propertyChange per changed value; the policy redacts or drops sensitive ones."""
+        if not self.listening():
+            return []
         out = []
         for change in changes:
             shown = policy.webhook_property_value(
@@ -373,6 +392,23 @@ class Writer:
     def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
         return self.render_many([record_id], [names])[0]
 
+    def render_created(self, record_ids: list[int], names: list[list[str]]) -> list[dict[str, Any]]:
+        """Records this writer just created, from the values it wrote: no re-read, no unsealing."""
+        base = always_returned(self.object_type)
+        out = []
+        for rid, group in zip(record_ids, names, strict=True):
+            written = self._created[rid]
+            ordered = [
+                n
+                for n in dict.fromkeys([*base, *group])
+                if n in self.definitions
+                and policy.may_read_value(
+                    self.caller, self.object_type.id, self.definitions[n].data_sensitivity
+                )
+            ]
+            out.append(render(self.object_type, _NewRow(rid, self.now_ms), ordered, written))
+        return out
+
     def render_many(self, record_ids: list[int], names: list[list[str]]) -> list[dict[str, Any]]:
         """Records after a write: the written properties the caller may read, plus defaults."""
         rows = record_store.find_many(self.conn, self.caller.hub_id, self.object_type, record_ids)
@@ -399,6 +435,20 @@ class Writer:
             ordered = [n for n in dict.fromkeys([*base, *group]) if n in shown]
             out.append(render(self.object_type, row, ordered, values[row.id]))
         return out
+
+
+@dataclass(frozen=True)
+class _NewRow:
+    """What ``render`` reads of a records row, for a record created in this transaction."""
+
+    id: int
+    created_ms: int
+    archived: bool = False
+    archived_ms: int | None = None
+
+    @property
+    def updated_ms(self) -> int:
+        return self.created_ms
 
 
 def _names(given: dict[str, Any]) -> list[str]:
@@ -499,6 +549,8 @@ def run_batch(
         return BatchOutcome(results, errors)
 
 
+# TODO(perf): issue #3 wants 5,000 created records/s on SQLite; this path costs about 0.35-0.5 ms
+# of CPU per record (checks, sealing, rendering), so about 2,000-2,800/s at best on one core.
 def batch_create(
     rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
 ) -> BatchOutcome:
@@ -527,7 +579,7 @@ def batch_create(
             associations.link_new_record(
                 rt, conn, caller, object_type, record_id, item.associations
             )
-        bodies = writer.render_many(
+        bodies = writer.render_created(
             ids, [_names(writer.with_defaults(i.properties)) for i in inputs]
         )
         return BatchOutcome([_traced(body, i) for body, i in zip(bodies, inputs, strict=True)], [])
@@ -715,15 +767,9 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
 
 
 def purge_archived(conn: Connection, now_ms: int, days: int) -> int:
+    # One statement: no list of ids in memory, and no IN clause past SQLite's variable limit.
     cutoff = now_ms - days * 86_400_000
-    expired = [
-        r.id
-        for r in conn.execute(
-            select(records.c.id).where(
-                records.c.archived.is_(True), records.c.archived_ms <= cutoff
-            )
-        )
-    ]
-    if expired:
-        conn.execute(delete(records).where(records.c.id.in_(expired)))
-    return len(expired)
+    result = conn.execute(
+        delete(records).where(records.c.archived.is_(True), records.c.archived_ms <= cutoff)
+    )
+    return int(result.rowcount or 0)

@@ -77,7 +77,7 @@ class Reader:
         if wanted is None:
             wanted = list(object_type.default_properties)
         asked_history = projection.with_history or []
-        found = properties.definitions_by_name(
+        found = properties.definitions_for_reads(
             conn,
             caller.hub_id,
             object_type,

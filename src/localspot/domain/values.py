@@ -8,6 +8,7 @@ property is not sensitive.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -207,7 +208,9 @@ def _epoch_ms(text: str) -> int | None:
     return ms if _MIN_MS <= ms <= _MAX_MS else None
 
 
+@functools.lru_cache(maxsize=4096)
 def ms_to_iso(ms: int) -> str:
+    # Cached: a page renders the same few timestamps several times per record.
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 

@@ -86,6 +86,14 @@ def emit(conn: Connection, events: list[ChangeEvent]) -> None:
         queued.set()
 
 
+def listening(conn: Connection, hub_id: int, object_type_id: str) -> bool:
+    """Whether any active subscription may receive events of this object type.
+
+    A write with no listener can skip building its events: a batch makes one per value.
+    """
+    return bool(_subscriptions(conn, hub_id, {object_type_id}))
+
+
 def _screen(conn: Connection, events: list[ChangeEvent]) -> list[ChangeEvent]:
     """Checks each event and drops those on highly sensitive properties (SPEC Part B7)."""
     wanted: dict[tuple[int, str], set[str]] = defaultdict(set)
