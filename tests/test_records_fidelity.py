@@ -312,3 +312,27 @@ def test_malformed_bodies_are_400(http: httpx.Client, body: bytes) -> None:
     )
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("path", ["batch/update", "batch/upsert"])
+def test_a_batch_naming_one_record_twice_is_refused(http: httpx.Client, path: str) -> None:
+    record_id = _contact(http, email="twice@example.org", firstname="One")
+    key = (
+        {"id": record_id}
+        if path == "batch/update"
+        else {"id": "twice@example.org", "idProperty": "email"}
+    )
+    response = http.post(
+        f"/crm/v3/objects/contacts/{path}",
+        json={
+            "inputs": [
+                {**key, "properties": {"firstname": "Two"}},
+                {**key, "properties": {"firstname": "Three"}},
+            ]
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Duplicate IDs found in batch input")
+    assert (
+        http.get(f"/crm/v3/objects/contacts/{record_id}").json()["properties"]["firstname"] == "One"
+    )

@@ -215,3 +215,12 @@ def test_a_nul_in_an_oauth_client_id_is_a_bad_client(
 
     assert response.status_code == 400, response.text
     assert response.json()["status"] == "BAD_CLIENT_ID"
+
+
+def test_oversized_bodies_are_refused_with_413(http: httpx.Client) -> None:
+    big = b'{"properties": {"firstname": "' + b"x" * (17 * 1024 * 1024) + b'"}}'
+    response = http.post(
+        "/crm/v3/objects/contacts", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["category"] == "VALIDATION_ERROR"

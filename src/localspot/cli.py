@@ -108,7 +108,12 @@ def _banner(settings: Settings, made: admin.Bootstrap | None, remember: bool) ->
     saved = settings.data_dir / CREDENTIALS_FILE
     creds: dict[str, Any] | None = None
     if made is not None:
-        creds = {"hubId": made.hub_id, "accessToken": made.token, "adminKey": made.admin_key}
+        creds = {
+            "hubId": made.hub_id,
+            "appId": made.app_id,
+            "accessToken": made.token,
+            "adminKey": made.admin_key,
+        }
         if remember:
             saved.write_text(json.dumps(creds, indent=2))
             os.chmod(saved, 0o600)
@@ -118,6 +123,10 @@ def _banner(settings: Settings, made: admin.Bootstrap | None, remember: bool) ->
     if creds:
         typer.echo(f"  hub id:        {creds['hubId']}")
         typer.echo(f"  access token:  {creds['accessToken']}")
+        if "appId" in creds:
+            typer.echo(
+                f"  private app:   {creds['appId']} (webhook settings: /webhooks/v3/<app id>)"
+            )
         typer.echo(f"  admin key:     {creds['adminKey']}")
         typer.echo(
             f"  try: export HUBSPOT_BASE_URL={settings.base_url} "

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     search_max_results: int = 10_000
 
     purge_after_days: int = 90
+    # Larger request bodies are refused with 413 before they are read whole.
+    max_body_bytes: int = 16 * 1024 * 1024
 
     # Webhook delivery (SPEC §5.2). The worker runs inside `serve` unless switched off here, for
     # deployments that run `localspot worker` processes instead.

@@ -23,6 +23,7 @@ class Bootstrap:
     hub_id: int
     token: str
     admin_key: str
+    app_id: int
 
 
 def bootstrap_if_empty(rt: Runtime) -> Bootstrap | None:
@@ -36,7 +37,7 @@ def bootstrap_if_empty(rt: Runtime) -> Bootstrap | None:
         now = rt.clock.now()
         account = accounts.create_account(conn, now, DEMO_ACCOUNT_NAME, "enterprise")
         accounts.create_user(conn, now, account["hub_id"], DEMO_ADMIN_EMAIL, "super_admin")
-        _, token = accounts.create_private_app(
+        app, token = accounts.create_private_app(
             conn,
             now,
             account["hub_id"],
@@ -46,7 +47,7 @@ def bootstrap_if_empty(rt: Runtime) -> Bootstrap | None:
         )
         admin_key = settings.admin_key or accounts.new_admin_key()
         accounts.set_admin_key(conn, admin_key)
-    return Bootstrap(hub_id=account["hub_id"], token=token, admin_key=admin_key)
+    return Bootstrap(hub_id=account["hub_id"], token=token, admin_key=admin_key, app_id=app["id"])
 
 
 def check_admin_key(rt: Runtime, key: str) -> bool:

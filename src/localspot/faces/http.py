@@ -157,6 +157,25 @@ Handler = Callable[[Ctx], Response]
 _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="localspot-worker")
 
 
+async def _read_body(request: Request) -> bytes:
+    """The body, refused with 413 past the configured size before it is all in memory."""
+    limit = request.app.state.runtime.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> HubSpotError:
+    return HubSpotError(413, "VALIDATION_ERROR", f"The request body is larger than {limit} bytes.")
+
+
 def route(path: str, methods: list[str], handler: Handler) -> Route:
     """A route onto a synchronous face function, run on a worker thread with the body read."""
 
@@ -167,7 +186,7 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
     async def run(request: Request) -> Response:
         request.scope["state"]["route"] = path
         _check_no_nul(request)
-        body = await request.body()
+        body = await _read_body(request)
         ctx = Ctx(request, body)
         loop = asyncio.get_running_loop()
         try:

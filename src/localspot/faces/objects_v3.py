@@ -157,7 +157,30 @@ def _write_inputs(body: dict[str, Any], with_id: bool) -> list[WriteInput]:
                 associations=[] if with_id else _associations(item),
             )
         )
+    if with_id:
+        _no_repeats(out)
     return out
+
+
+def _no_repeats(inputs: list[WriteInput]) -> None:
+    """HubSpot refuses a batch that names one record twice, rather than apply both inputs."""
+    seen: set[tuple[str, str]] = set()
+    repeated: list[str] = []
+    for item in inputs:
+        key = (item.id_property or "hs_object_id", (item.id or "").strip().lower())
+        if key in seen:
+            repeated.append(item.id or "")
+        seen.add(key)
+    if not repeated:
+        return
+    if any(i.id_property not in (None, "hs_object_id") for i in inputs):
+        # A unique property's value may be sensitive: name no value.
+        raise validation_error("Duplicate IDs found in batch input. IDs must be unique")
+    shown = list(dict.fromkeys(repeated))
+    raise validation_error(
+        f"Duplicate IDs found in batch input: [{', '.join(shown)}]. IDs must be unique",
+        context={"ids": shown},
+    )
 
 
 def _batch(
