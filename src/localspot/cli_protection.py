@@ -86,6 +86,9 @@ def keys_rotate(
         typer.echo(f"  re-encrypted {total} values", err=True)
     seconds = time.monotonic() - started
     typer.echo(f"re-encrypted {total} values in {seconds:.1f} s", err=True)
+    if retire:
+        # A running server may have finished the rotation (and retired) before this process.
+        keys.retire(rt)
     _echo(keys.status(rt))
 
 

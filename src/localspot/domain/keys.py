@@ -185,6 +185,8 @@ def retire(rt: Runtime) -> tuple[list[str], str | None]:
         counts = _counts(conn, ring)
     idle = [k for k in ring.old_keys if counts[k] == 0]
     if not idle:
+        if not source.from_environment:
+            rt.protector.use(ring)  # another process may have retired them already
         return [], None
     smaller = ring.without(idle)
     if source.from_environment:
