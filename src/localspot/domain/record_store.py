@@ -16,9 +16,16 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
+from localspot.domain.search_terms import stored_terms
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.protection import Protector, ValueRef
-from localspot.store.schema import record_history, record_values, records, unique_values
+from localspot.store.schema import (
+    record_history,
+    record_terms,
+    record_values,
+    records,
+    unique_values,
+)
 
 # Default properties HubSpot derives from the record itself rather than storing.
 VIRTUAL = frozenset(
@@ -225,6 +232,7 @@ def write_changes(
     """Stores new values and their history, and keeps unique holders current."""
     inserts: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
     for change in changes:
         definition, stored = change.definition, change.new
         columns = _columns(protector, hub_id, object_type, change.record_id, definition, stored)
@@ -240,6 +248,17 @@ def write_changes(
                 )
                 .values(columns)
             )
+            conn.execute(
+                delete(record_terms).where(
+                    record_terms.c.record_id == change.record_id,
+                    record_terms.c.property_id == definition.id,
+                )
+            )
+        protected = policy.is_protected(definition.data_sensitivity)
+        terms += [
+            {"property_id": definition.id, "term": term, "record_id": change.record_id}
+            for term in stored_terms(definition, stored, protected)
+        ]
         history.append(
             {
                 "record_id": change.record_id,
@@ -257,6 +276,8 @@ def write_changes(
         conn.execute(insert(record_values), inserts)
     if history:
         conn.execute(insert(record_history), history)
+    if terms:
+        conn.execute(insert(record_terms), terms)
 
 
 def _columns(
