@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from localspot.domain import maintenance
 from localspot.errors import HubSpotError
-from localspot.faces import control, objects_v3, properties_v3, schemas_v3
+from localspot.faces import control, objects_v3, properties_v3, schemas_v3, search_v3
 from localspot.faces.http import RequestMiddleware, error_response
 from localspot.runtime import Runtime
 
@@ -42,7 +42,14 @@ register_url_convertor("apiversion", ApiVersionConvertor())
 
 
 def _routes() -> list[BaseRoute]:
-    return [*properties_v3.routes(), *objects_v3.routes(), *schemas_v3.routes(), *control.routes()]
+    return [
+        *properties_v3.routes(),
+        # Before objects_v3: POST .../{objectType}/search would match /{objectType}/{objectId}.
+        *search_v3.routes(),
+        *objects_v3.routes(),
+        *schemas_v3.routes(),
+        *control.routes(),
+    ]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
