@@ -377,12 +377,17 @@ def _in_memory(
     if compiled.residual_sort is not None:
         needed[compiled.residual_sort[0].id] = compiled.residual_sort[0]
     values = _open_values(rt, conn, caller, object_type, [c.id for c in candidates], needed)
+    # ``query`` may have made the one group there was none of.
+    residuals = [
+        compiled.residuals[i] if i < len(compiled.residuals) else []
+        for i in range(len(plan.groups))
+    ]
     matched = []
     for row in candidates:
         own = values.get(row.id, {})
         if not plan.groups or any(
             row[i + 1] and all(matches(c, own.get(c.definition.name)) for c in residual)
-            for i, residual in enumerate(compiled.residuals)
+            for i, residual in enumerate(residuals)
         ):
             matched.append(row.id)
     if compiled.residual_sort is not None:
