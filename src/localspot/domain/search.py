@@ -376,7 +376,14 @@ def _in_memory(
     needed = {c.definition.id: c.definition for g in compiled.residuals for c in g}
     if compiled.residual_sort is not None:
         needed[compiled.residual_sort[0].id] = compiled.residual_sort[0]
-    values = _open_values(rt, conn, caller, object_type, [c.id for c in candidates], needed)
+    # Only candidates some group still wants need their sealed values opened.
+    wanted = [
+        c.id
+        for c in candidates
+        if compiled.residual_sort is not None
+        or any(c[i + 1] and compiled.residuals[i] for i in range(len(compiled.residuals)))
+    ]
+    values = _open_values(rt, conn, caller, object_type, wanted, needed)
     # ``query`` may have made the one group there was none of.
     residuals = [
         compiled.residuals[i] if i < len(compiled.residuals) else []
