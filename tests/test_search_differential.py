@@ -312,7 +312,7 @@ def _pattern(rng: random.Random, name: str, universe: list[dict[str, Any]]) -> s
 
 
 def _filter(rng: random.Random, universe: list[dict[str, Any]]) -> dict[str, Any]:
-    name = rng.choice([*PROPS, *BUILTIN, *VIRTUAL, "d_secret", "d_secret"])
+    name = rng.choice([*PROPS, *BUILTIN, *VIRTUAL])
     kind = kind_of(name)
     operators = ["EQ", "NEQ", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY", "LT", "LTE",
                  "GT", "GTE", "BETWEEN"]  # fmt: skip
