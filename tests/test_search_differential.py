@@ -9,7 +9,6 @@ replay a failure; SEARCH_DIFF_TREES to run more trees.
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import re
@@ -359,18 +358,25 @@ def _tree(rng: random.Random, universe: list[dict[str, Any]]) -> dict[str, Any]:
     return body
 
 
-def test_random_trees_match_the_contract(dataset: Any) -> None:
+CHUNKS = 4
+
+
+# Four chunks of trees: each stays well within the suite's per-test timeout on a busy machine.
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_random_trees_match_the_contract(dataset: Any, chunk: int) -> None:
     client, universe = dataset
-    rng = random.Random(SEED + 1)
+    rng = random.Random(SEED + 1 + chunk)
     checked = 0
-    for n in range(TREES):
+    trees = TREES // CHUNKS
+    for n in range(trees):
         body = _tree(rng, universe)
         want = expected(body, universe)
         after, pages = 0, 0
         while pages < 2:
             page_body = {**body, **({"after": str(after)} if after else {})}
             response = client.post("/crm/v3/objects/contacts/search", json=page_body)
-            context = f"seed={SEED} tree={n} body={page_body}"
+            context = f"seed={SEED} chunk={chunk} tree={n} body={page_body}"
             assert response.status_code == 200, f"{context}: {response.text}"
             got = response.json()
             limit = body["limit"]
@@ -383,5 +389,4 @@ def test_random_trees_match_the_contract(dataset: Any) -> None:
             after = int(got["paging"]["next"]["after"])
             pages += 1
         checked += 1
-    assert checked == TREES
-    assert math.isfinite(SEED)
+    assert checked == trees
