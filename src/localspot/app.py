@@ -34,6 +34,7 @@ from localspot.faces import (
     objects_v3,
     properties_v3,
     schemas_v3,
+    search_v3,
     webhooks_v3,
 )
 from localspot.faces.http import RequestMiddleware, error_response
@@ -66,6 +67,8 @@ register_url_convertor("apiversion", ApiVersionConvertor())
 def _routes() -> list[BaseRoute]:
     return [
         *properties_v3.routes(),
+        # Before objects_v3: POST .../{objectType}/search would match /{objectType}/{objectId}.
+        *search_v3.routes(),
         *objects_v3.routes(),
         *schemas_v3.routes(),
         *webhooks_v3.routes(),

@@ -339,3 +339,35 @@ def check_association_definition_read(caller: Caller, from_type_id: str, to_type
 def check_association_definition_write(caller: Caller, from_type_id: str) -> None:
     """Labels are part of the object's schema, as properties are."""
     caller.require_any(sc.schema_write_scopes(sc.scope_key(from_type_id)))
+
+
+# Search ---------------------------------------------------------------------------------------
+
+
+def check_search(caller: Caller, object_type_id: str, definitions: Iterable[Any]) -> None:
+    """Filtering on, sorting by or returning properties in a search (SPEC §1.3, Part B3).
+
+    Each sensitive property needs the object's read scope of its level (403 otherwise).
+    Search never works over highly sensitive values: with the scope the answer is a 400.
+    """
+    named = list(definitions)
+    check_values(caller, object_type_id, named, "read")
+    highly = sorted({d.name for d in named if d.data_sensitivity == "highly_sensitive"})
+    if highly:
+        raise validation_error(
+            "Search does not support highly sensitive properties: "
+            f"{', '.join(highly)} cannot be used in filters, sorts or properties.",
+            errors=[
+                {
+                    "message": "search does not support highly sensitive properties",
+                    "code": "HIGHLY_SENSITIVE_PROPERTY",
+                    "context": {"propertyName": highly},
+                }
+            ],
+        )
+
+
+def matched_by_query(sensitivity: str) -> bool:
+    """Whether search's free-text ``query`` looks at values of this level: never at sensitive
+    or highly sensitive ones, whatever the caller's scopes (SPEC Part B3)."""
+    return sensitivity == "non_sensitive"

@@ -17,10 +17,17 @@ from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.domain.object_types import ObjectType
+from localspot.domain.search_terms import stored_terms
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.protection import Protector, ValueRef
 from localspot.store.engine import execute_many, fetch
-from localspot.store.schema import record_history, record_values, records, unique_values
+from localspot.store.schema import (
+    record_history,
+    record_terms,
+    record_values,
+    records,
+    unique_values,
+)
 
 # Default properties HubSpot derives from the record itself rather than storing.
 VIRTUAL = frozenset(
@@ -308,6 +315,7 @@ def write_changes(
     inserts: list[tuple] = []
     history: list[tuple] = []
     trail = (now_ms, source.type, source.id, source.label, source.user_id)
+    terms: list[tuple] = []
     for change in changes:
         definition, stored = change.definition, change.new
         value, norm, num, sealed, bidx = _columns(
@@ -333,11 +341,24 @@ def write_changes(
                     updated_ms=now_ms,
                 )
             )
+            conn.execute(
+                delete(record_terms).where(
+                    record_terms.c.record_id == change.record_id,
+                    record_terms.c.property_id == definition.id,
+                )
+            )
+        protected = policy.is_protected(definition.data_sensitivity)
+        terms += [
+            (definition.id, term, change.record_id)
+            for term in stored_terms(definition, stored, protected)
+        ]
         history.append((change.record_id, definition.id, value, sealed, *trail))
     if inserts:
         _insert_many(conn, record_values.name, _VALUE_COLUMNS, inserts)
     if history:
         _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
+    if terms:
+        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
 
 
 def _columns(

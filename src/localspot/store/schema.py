@@ -190,7 +190,8 @@ record_values = Table(
     ),
     Column("value", Text),
     # Lower-cased, first VALUE_NORM_CHARS characters: for case-insensitive string search.
-    Column("value_norm", String(255)),
+    # Byte order ("C") on PostgreSQL so that range filters and sorts agree with SQLite.
+    Column("value_norm", String(255).with_variant(String(255, collation="C"), "postgresql")),
     # Numbers; dates and datetimes as epoch ms; booleans as 0/1.
     Column("value_num", Float),
     Column("value_ct", LargeBinary),
@@ -626,4 +627,27 @@ developer_api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("key_hint", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+
+# Search (issue #4) --------------------------------------------------------------------------------
+# The terms of each non-sensitive string or enumeration value (domain/search_terms.py): what
+# CONTAINS_TOKEN and the free-text ``query`` look up through the primary key, instead of
+# scanning every value of a property.
+record_terms = Table(
+    "record_terms",
+    metadata,
+    Column(
+        "property_id",
+        BigInteger,
+        ForeignKey("property_definitions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "term",
+        String(255).with_variant(String(255, collation="C"), "postgresql"),
+        primary_key=True,
+    ),
+    Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_record_terms_record", "record_id", "property_id"),
 )

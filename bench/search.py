@@ -1,0 +1,333 @@
+"""Search latency on a large store: HTTP p50/p99 against the same search as raw SQL.
+
+    .venv/bin/python bench/search.py 100000 [1000000 ...]
+
+Starts a server on SQLite (or LOCALSPOT_DATABASE_URL), seeds N contacts with 20 properties
+(2 sensitive) in-process through record_store -- the same sealing, blind indexes, terms and
+history as API writes, in large transactions -- then times five searches over HTTP, the same
+searches in-process (domain call, no HTTP), the compiled SQL alone, and a hand-written SQL
+equivalent of each (page and total), and prints the ratios.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from localspot.domain import accounts, object_types, properties, record_store, search
+from localspot.domain.record_store import Change, Source
+from localspot.domain.search_request import parse
+from localspot.domain.values import Stored, check
+from localspot.policy import is_protected
+from localspot.runtime import Runtime
+from localspot.scopes import all_scopes
+from localspot.settings import Settings
+from localspot.store import search_sql
+from localspot.testing import LocalSpotServer
+
+BATCH = 5000
+RUNS = 60
+FIRST = [f"{a}{b}" for a in ("Ana", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal") for b in
+         ("", "ra", "lin", "mar", "dy", "son", "va", "ric", "tte", "n", "lo", "mi")]  # fmt: skip
+LAST = [f"{a}{b}" for a in ("Smith", "Ruiz", "Lee", "Khan", "Novak", "Berg", "Costa", "Dube")
+        for b in ("", "er", "man", "ova", "ini", "sen", "ez", "o", "ski", "ton")]  # fmt: skip
+CITIES = ["Lyon", "Porto", "Oslo", "Cork", "Graz", "Turin", "Ghent", "Bern", "Split", "Brno"]
+CUSTOM = [
+    ("b_score", "number", "number", [], "non_sensitive"),
+    ("b_signup", "date", "date", [], "non_sensitive"),
+    ("b_seen", "datetime", "date", [], "non_sensitive"),
+    ("b_tier", "enumeration", "select", ["free", "pro", "team", "corp"], "non_sensitive"),
+    ("b_tags", "enumeration", "checkbox", ["a", "b", "c", "d", "e"], "non_sensitive"),
+    ("b_active", "bool", "booleancheckbox", ["true", "false"], "non_sensitive"),
+    ("b_notes", "string", "textarea", [], "non_sensitive"),
+    ("b_plan", "string", "text", [], "non_sensitive"),
+    ("b_ssn", "string", "text", [], "sensitive"),
+    ("b_salary", "number", "number", [], "sensitive"),
+]
+START = date(2020, 1, 1)
+
+
+def contact(i: int, rng: random.Random) -> dict[str, str]:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    day = START + timedelta(days=rng.randrange(5 * 365))
+    return {
+        "email": f"{first.lower()}.{last.lower()}{i}@ex{i % 97}.org",
+        "firstname": first,
+        "lastname": last,
+        "phone": f"+1 555 {i:07d}",
+        "company": f"{rng.choice(LAST)} {rng.choice(['Ltd', 'Inc', 'GmbH'])}",
+        "city": rng.choice(CITIES),
+        "state": rng.choice(["North", "South", "East", "West"]),
+        "country": rng.choice(["FR", "PT", "NO", "IE", "AT"]),
+        "jobtitle": rng.choice(["Engineer", "Manager", "Nurse", "Chef"]),
+        "zip": f"{rng.randrange(10000, 99999)}",
+        "b_score": str(rng.randrange(1000)),
+        "b_signup": day.isoformat(),
+        "b_seen": str(int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000) + i * 1000),
+        "b_tier": rng.choice(["free", "pro", "team", "corp"]),
+        "b_tags": ";".join(rng.sample(["a", "b", "c", "d", "e"], 2)),
+        "b_active": rng.choice(["true", "false"]),
+        "b_notes": f"note {rng.randrange(10**6)} about {rng.choice(CITIES)}",
+        "b_plan": rng.choice(["monthly", "yearly"]),
+        "b_ssn": f"{i:03d}-{rng.randrange(100):02d}-{rng.randrange(10**4):04d}",
+        "b_salary": str(rng.randrange(20_000, 200_000)),
+    }
+
+
+def setup(server: LocalSpotServer) -> tuple[httpx.Client, int]:
+    app = server.new_app(all_scopes())
+    client = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {app.token}"}, timeout=120
+    )
+    for name, type_, field, options, level in CUSTOM:
+        response = client.post(
+            "/crm/v3/properties/contacts",
+            json={
+                "name": name,
+                "label": name,
+                "type": type_,
+                "fieldType": field,
+                "groupName": "contactinformation",
+                "dataSensitivity": level,
+                "options": [{"label": o, "value": o} for o in options],
+            },
+        )
+        assert response.status_code == 201, response.text
+    return client, app.hub_id
+
+
+def seed(rt: Runtime, hub_id: int, count: int, rng: random.Random) -> None:
+    source = Source("IMPORT", None)
+    with rt.store.read() as conn:
+        contacts = object_types.resolve(conn, hub_id, "contacts")
+        defs = properties.definitions_by_name(conn, hub_id, contacts)
+    started = time.perf_counter()
+    for start in range(0, count, BATCH):
+        n = min(BATCH, count - start)
+        rows = [contact(start + k, rng) for k in range(n)]
+        with rt.store.write() as conn:
+            ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n)
+            changes = []
+            for record_id, props in zip(ids, rows, strict=True):
+                for name, value in props.items():
+                    d = defs[name]
+                    stored = check(d, value, None, is_protected(d.data_sensitivity))
+                    assert isinstance(stored, Stored), (name, value)
+                    changes.append(Change(record_id, d, None, stored))
+            record_store.write_changes(
+                conn, rt.protector, hub_id, contacts, changes, rt.clock.millis(), source
+            )
+        done = start + n
+        if done % 50_000 == 0 or done == count:
+            rate = done / (time.perf_counter() - started)
+            print(f"  seeded {done:,} contacts ({rate:,.0f}/s)", flush=True)
+    with rt.store.write() as conn:
+        if rt.store.is_sqlite:
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def _filter(name: str, op: str, value: str | None = None, high: str | None = None) -> Any:
+    f: dict[str, Any] = {"propertyName": name, "operator": op}
+    if value is not None:
+        f["value"] = value
+    if high is not None:
+        f["highValue"] = high
+    return {"filterGroups": [{"filters": [f]}]}
+
+
+def cases(rng: random.Random) -> dict[str, Callable[[], dict[str, Any]]]:
+    def token() -> dict[str, Any]:
+        return _filter("firstname", "CONTAINS_TOKEN", rng.choice(FIRST).lower())
+
+    def range_sort() -> dict[str, Any]:
+        low = START + timedelta(days=rng.randrange(5 * 365 - 30))
+        body = _filter(
+            "b_signup", "BETWEEN", low.isoformat(), (low + timedelta(days=7)).isoformat()
+        )
+        body["sorts"] = [{"propertyName": "b_signup", "direction": "DESCENDING"}]
+        body["limit"] = 100
+        return body
+
+    def query() -> dict[str, Any]:
+        return {"query": rng.choice(LAST).lower()[:4]}
+
+    # The two equalities take existing values, read from the store in ``measure``.
+    return {
+        "EQ email": dict,
+        "EQ sensitive": dict,
+        "CONTAINS_TOKEN name": token,
+        "date range+sort, limit 100": range_sort,
+        "free-text query": query,
+    }
+
+
+def raw_sql(rt: Runtime, hub_id: int, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A hand-written query for the same page and total, with the same indexes."""
+    with rt.store.read() as conn:
+        contacts = object_types.resolve(conn, hub_id, "contacts")
+        defs = properties.definitions_by_name(conn, hub_id, contacts)
+    base = (
+        "r.hub_id = :hub AND r.object_type_id = '0-1' AND r.archived = false "
+        "AND r.merged_into IS NULL"
+    )
+    params: dict[str, Any] = {"hub": hub_id}
+    if "query" in body:
+        ids = ",".join(str(defs[n].id) for n in contacts.searchable_properties if n in defs)
+        params |= {"lo": body["query"], "hi": body["query"] + "\U0010ffff"}
+        sub = (
+            f"SELECT record_id FROM record_terms WHERE property_id IN ({ids}) "
+            "AND term >= :lo AND term < :hi"
+        )
+        order, join, limit = "r.id", "", 10
+    else:
+        f = body["filterGroups"][0]["filters"][0]
+        d = defs[f["propertyName"]]
+        params["p"] = d.id
+        if f["operator"] == "CONTAINS_TOKEN":
+            sub = "SELECT record_id FROM record_terms WHERE property_id = :p AND term = :v"
+            params["v"] = f["value"]
+        elif f["propertyName"] == "b_ssn":
+            sub = "SELECT record_id FROM record_values WHERE property_id = :p AND value_bidx = :v"
+            params["v"] = rt.protector.blind_index(hub_id, "0-1", "b_ssn", f["value"].lower())
+        elif f["operator"] == "EQ":
+            sub = "SELECT record_id FROM record_values WHERE property_id = :p AND value_norm = :v"
+            params["v"] = f["value"].lower()
+        else:
+            sub = (
+                "SELECT record_id FROM record_values WHERE property_id = :p "
+                "AND value_num BETWEEN :lo AND :hi"
+            )
+            params["lo"] = _day_ms(f["value"])
+            params["hi"] = _day_ms(f["highValue"])
+        order, join, limit = "r.id", "", body.get("limit", 10)
+        if "sorts" in body:
+            join = "LEFT JOIN record_values s ON s.record_id = r.id AND s.property_id = :p"
+            order = "s.value_num DESC, r.id"
+    page = (
+        f"SELECT r.* FROM records r {join} WHERE r.id IN ({sub}) AND {base} "
+        f"ORDER BY {order} LIMIT {limit}"
+    )
+    total = f"SELECT count(*) FROM records r WHERE r.id IN ({sub}) AND {base}"
+    return page + ";" + total, params
+
+
+def _day_ms(iso: str) -> float:
+    day = date.fromisoformat(iso)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000
+
+
+def _pct(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def measure(rt: Runtime, client: httpx.Client, hub_id: int, count: int, caller: Any) -> None:
+    rng = random.Random(7)
+    sqlite = rt.store.is_sqlite
+    print(f"\n{count:,} contacts ({'SQLite' if sqlite else 'PostgreSQL'}), {RUNS} runs each, ms:")
+    print(
+        f"{'search':28} {'HTTP p50':>9} {'HTTP p99':>9} {'domain':>8} {'compiled':>9} "
+        f"{'raw SQL':>8} {'HTTP/raw':>9} {'SQL/raw':>8}"
+    )
+    for label, make in cases(rng).items():
+        bodies = [make() for _ in range(RUNS)]
+        if label == "EQ email":
+            bodies = [_filter("email", "EQ", _email_of(rt, hub_id, rng)) for _ in range(RUNS)]
+        if label == "EQ sensitive":
+            bodies = [_filter("b_ssn", "EQ", _ssn_of(rt, hub_id, rng)) for _ in range(RUNS)]
+        http_ms, domain_ms, compiled_ms, raw_ms = [], [], [], []
+        totals = []
+        for body in bodies:
+            t = time.perf_counter()
+            response = client.post("/crm/v3/objects/contacts/search", json=body)
+            http_ms.append((time.perf_counter() - t) * 1000)
+            assert response.status_code == 200, response.text
+            totals.append(response.json()["total"])
+            t = time.perf_counter()
+            search.search(rt, caller, "contacts", body)
+            domain_ms.append((time.perf_counter() - t) * 1000)
+            compiled_ms.append(_compiled(rt, caller, body))
+            statements, params = raw_sql(rt, hub_id, body)
+            t = time.perf_counter()
+            with rt.store.read() as conn:
+                for statement in statements.split(";"):
+                    conn.execute(text(statement), params).all()
+            raw_ms.append((time.perf_counter() - t) * 1000)
+        p50, p99 = _pct(http_ms)
+        raw = statistics.median(raw_ms)
+        compiled = statistics.median(compiled_ms)
+        print(
+            f"{label:28} {p50:9.2f} {p99:9.2f} {statistics.median(domain_ms):8.2f} "
+            f"{compiled:9.2f} {raw:8.2f} {p50 / raw:9.1f} {compiled / raw:8.2f}"
+            f"   (median total {int(statistics.median(totals)):,})"
+        )
+
+
+def _compiled(rt: Runtime, caller: Any, body: dict[str, Any]) -> float:
+    """The compiled page and count queries alone, as search runs them."""
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
+        request = parse(body, rt.settings)
+        definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        compiled = search._compile(rt, caller, object_type, request, definitions)
+        plan = search._with_query(conn, caller, object_type, request, compiled.plan)
+        t = time.perf_counter()
+        conn.execute(search_sql.page_query(plan, rt.store.is_sqlite, 0, request.limit)).all()
+        conn.execute(search_sql.count_query(plan, rt.store.is_sqlite)).all()
+        return (time.perf_counter() - t) * 1000
+
+
+def _one_value(rt: Runtime, hub_id: int, name: str, rng: random.Random) -> tuple[int, Any]:
+    with rt.store.read() as conn:
+        top = conn.execute(
+            text("SELECT max(id) FROM records WHERE hub_id = :h"), {"h": hub_id}
+        ).scalar_one()
+        low = conn.execute(
+            text("SELECT min(id) FROM records WHERE hub_id = :h"), {"h": hub_id}
+        ).scalar_one()
+        record_id = rng.randint(low, top)
+        contacts = object_types.resolve(conn, hub_id, "contacts")
+        d = properties.definitions_by_name(conn, hub_id, contacts, [name])[name]
+        values = record_store.load_values(conn, rt.protector, hub_id, contacts, [record_id], [d])
+        return record_id, values[record_id][name]
+
+
+def _email_of(rt: Runtime, hub_id: int, rng: random.Random) -> str:
+    return str(_one_value(rt, hub_id, "email", rng)[1])
+
+
+def _ssn_of(rt: Runtime, hub_id: int, rng: random.Random) -> str:
+    return str(_one_value(rt, hub_id, "b_ssn", rng)[1])
+
+
+def main(sizes: list[int]) -> None:
+    database_url = os.environ.get("LOCALSPOT_DATABASE_URL", "")
+    with LocalSpotServer(database_url=database_url, startup_timeout=120) as server:
+        client, hub_id = setup(server)
+        rt = Runtime.open(Settings(data_dir=server.data_dir, database_url=database_url))
+        token = client.headers["authorization"].split()[1]
+        with rt.store.read() as conn:
+            caller = accounts.authenticate(conn, token, rt.clock)
+        rng = random.Random(1)
+        seeded = 0
+        for size in sorted(sizes):
+            print(f"seeding up to {size:,} contacts", flush=True)
+            seed(rt, hub_id, size - seeded, rng)
+            seeded = size
+            measure(rt, client, hub_id, size, caller)
+        rt.close()
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [100_000])

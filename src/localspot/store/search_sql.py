@@ -1,0 +1,268 @@
+"""The search compiler: a resolved filter tree into SQLAlchemy Core queries (SPEC §4).
+
+The domain resolves a HubSpot search request into predicates over stored columns (property
+ids, normalised values, blind indexes); this module turns them into SQL. Every predicate on a
+property is a semi-join ``records.id IN (SELECT record_id FROM record_values|record_terms WHERE
+property_id = ? AND ...)``: both SQLite and PostgreSQL drive such a query from the
+``(property_id, value_*)`` index or the terms primary key, so one page is one indexed query,
+and its total one more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+
+from localspot.store.schema import record_terms, record_values, records
+
+Op = Literal["eq", "in", "lt", "lte", "gt", "gte", "between"]
+ValueColumn = Literal["value_norm", "value_num", "value_bidx"]
+RecordColumn = Literal["id", "created_ms", "updated_ms"]
+TermMode = Literal["eq", "prefix", "pattern"]
+
+# Sorts after every string a term or value_norm can hold, in byte order.
+_TOP = "\U0010ffff"
+
+
+class Pred:
+    """A predicate on records; ``sql`` gives it as a boolean SQL expression."""
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Always(Pred):
+    """Stands in for a test the store cannot run (on a sealed value): keeps every candidate."""
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return true()
+
+
+@dataclass(frozen=True)
+class Never(Pred):
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return false()
+
+
+def _compare(column: Any, op: Op, args: Sequence[Any]) -> ColumnElement[bool]:
+    if op == "eq":
+        return column == args[0]  # type: ignore[no-any-return]
+    if op == "in":
+        return column.in_(list(args))  # type: ignore[no-any-return]
+    if op == "lt":
+        return column < args[0]  # type: ignore[no-any-return]
+    if op == "lte":
+        return column <= args[0]  # type: ignore[no-any-return]
+    if op == "gt":
+        return column > args[0]  # type: ignore[no-any-return]
+    if op == "gte":
+        return column >= args[0]  # type: ignore[no-any-return]
+    return column.between(args[0], args[1])  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ValueCmp(Pred):
+    """Records holding a stored value of the property that compares true."""
+
+    property_id: int
+    column: ValueColumn
+    op: Op
+    args: tuple[Any, ...]
+    # Set for strings longer than value_norm keeps: the whole lower-cased value to recheck.
+    # TODO(search): SQLite's lower() folds ASCII only, so the recheck misses non-ASCII case
+    # differences beyond the first 255 characters.
+    recheck: str | None = None
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        v = record_values.c
+        cond = _compare(getattr(v, self.column), self.op, self.args)
+        if self.recheck is not None:
+            cond = and_(cond, func.lower(v.value) == self.recheck)
+        return records.c.id.in_(select(v.record_id).where(v.property_id == self.property_id, cond))
+
+
+@dataclass(frozen=True)
+class HasValue(Pred):
+    """Records with a non-empty value (a cleared value is an empty string)."""
+
+    property_id: int
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        v = record_values.c
+        return records.c.id.in_(
+            select(v.record_id).where(
+                v.property_id == self.property_id,
+                or_(v.value_ct.is_not(None), and_(v.value.is_not(None), v.value != "")),
+            )
+        )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _escape_glob(text: str) -> str:
+    return "".join(f"[{c}]" if c in "[?" else c for c in text)
+
+
+@dataclass(frozen=True)
+class TermMatch(Pred):
+    """Records with a term of any of the properties that equals, starts with, or matches."""
+
+    property_ids: tuple[int, ...]
+    mode: TermMode
+    text: str  # for "pattern": ``*`` is the only wildcard
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        t = record_terms.c
+        if self.mode == "eq":
+            cond = t.term == self.text
+        elif self.mode == "prefix":
+            cond = and_(t.term >= self.text, t.term < self.text + _TOP)
+        elif sqlite:
+            # GLOB, unlike LIKE, is case-sensitive, as enumeration options are.
+            cond = t.term.op("GLOB")(_escape_glob(self.text))
+        else:
+            pattern = "%".join(_escape_like(p) for p in self.text.split("*"))
+            cond = t.term.like(pattern, escape="\\")
+        prefix = self.text.split("*", 1)[0]
+        if self.mode == "pattern" and prefix:
+            # The literal start of a pattern bounds the index range on both stores.
+            cond = and_(cond, t.term >= prefix, t.term < prefix + _TOP)
+        owner = (
+            t.property_id == self.property_ids[0]
+            if len(self.property_ids) == 1
+            else t.property_id.in_(self.property_ids)
+        )
+        return records.c.id.in_(select(t.record_id).where(owner, cond))
+
+
+@dataclass(frozen=True)
+class RecordCmp(Pred):
+    """Virtual properties (hs_object_id, createdate, last modified) live on the record row."""
+
+    column: RecordColumn
+    op: Op
+    args: tuple[Any, ...]
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return _compare(getattr(records.c, self.column), self.op, self.args)
+
+
+@dataclass(frozen=True)
+class Not(Pred):
+    inner: Pred
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return not_(self.inner.sql(sqlite))
+
+
+@dataclass(frozen=True)
+class AnyOf(Pred):
+    preds: tuple[Pred, ...]
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return or_(false(), *(p.sql(sqlite) for p in self.preds))
+
+
+@dataclass(frozen=True)
+class AllOf(Pred):
+    preds: tuple[Pred, ...]
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return and_(true(), *(p.sql(sqlite) for p in self.preds))
+
+
+@dataclass(frozen=True)
+class Sort:
+    """Order by a record column or a property's stored column; records without a value last,
+    ties by id, oldest first."""
+
+    descending: bool
+    record_column: RecordColumn | None = None
+    property_id: int | None = None
+    value_column: ValueColumn | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    hub_id: int
+    object_type_id: str
+    groups: tuple[tuple[Pred, ...], ...]  # OR of ANDs; empty: every record
+    sort: Sort | None
+
+
+def _base(plan: Plan) -> list[ColumnElement[bool]]:
+    r = records.c
+    return [
+        r.hub_id == plan.hub_id,
+        r.object_type_id == plan.object_type_id,
+        r.archived.is_(False),
+        r.merged_into.is_(None),
+    ]
+
+
+def _group_sql(group: Sequence[Pred], sqlite: bool) -> ColumnElement[bool]:
+    parts = [p.sql(sqlite) for p in group if not isinstance(p, Always)]
+    return and_(true(), *parts)
+
+
+def _matching(plan: Plan, sqlite: bool) -> list[ColumnElement[bool]]:
+    conds = _base(plan)
+    if plan.groups:
+        conds.append(or_(false(), *(_group_sql(g, sqlite) for g in plan.groups)))
+    return conds
+
+
+def _ordered(plan: Plan, query: Select[Any]) -> Select[Any]:
+    sort = plan.sort
+    if sort is None:
+        return query.order_by(records.c.id)
+    if sort.record_column is not None:
+        key: Any = getattr(records.c, sort.record_column)
+        return query.order_by(key.desc() if sort.descending else key, records.c.id)
+    sv = record_values.alias("sort_value")
+    key = getattr(sv.c, sort.value_column or "value_num")
+    query = query.outerjoin(
+        sv, and_(sv.c.record_id == records.c.id, sv.c.property_id == sort.property_id)
+    )
+    return query.order_by(key.is_(None), key.desc() if sort.descending else key, records.c.id)
+
+
+def page_query(plan: Plan, sqlite: bool, offset: int, limit: int) -> Select[Any]:
+    """The records of one page, in order."""
+    query = select(records).where(*_matching(plan, sqlite))
+    return _ordered(plan, query).limit(limit).offset(offset)
+
+
+def count_query(plan: Plan, sqlite: bool) -> Select[Any]:
+    """How many records match: HubSpot reports the real total, past the 10,000 it pages."""
+    return select(func.count()).select_from(records).where(*_matching(plan, sqlite))
+
+
+def candidates_query(plan: Plan, sqlite: bool) -> Select[Any]:
+    """Every record the store can tell may match, in order, with one flag per group telling
+    whether the group's store-side tests hold; the caller finishes the tests it could not
+    run here (on sealed values)."""
+    flags = [
+        case((_group_sql(g, sqlite), literal(1)), else_=literal(0)).label(f"g{i}")
+        for i, g in enumerate(plan.groups)
+    ]
+    query = select(records.c.id, *flags).where(*_matching(plan, sqlite))
+    return _ordered(plan, query)

@@ -1,0 +1,188 @@
+"""CRM Search v3 over HTTP: the contract's fixed cases, its limits and its error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from hubspot.crm.contacts import ApiException, Filter, FilterGroup, PublicObjectSearchRequest
+
+from localspot.testing import App, LocalSpotServer
+
+from .conftest import http_client, v3_client
+
+SEARCH = "/crm/v3/objects/contacts/search"
+
+
+def _eq(name: str, value: str) -> dict[str, Any]:
+    return {"propertyName": name, "operator": "EQ", "value": value}
+
+
+def _body(*filters: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"filterGroups": [{"filters": list(filters)}], **extra}
+
+
+def _create(http: httpx.Client, *props: dict[str, str]) -> list[str]:
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/create", json={"inputs": [{"properties": p} for p in props]}
+    )
+    assert response.status_code == 201, response.text
+    return sorted((r["id"] for r in response.json()["results"]), key=int)
+
+
+def _bad(http: httpx.Client, body: dict[str, Any], status: int = 400) -> dict[str, Any]:
+    response = http.post(SEARCH, json=body)
+    assert response.status_code == status, response.text
+    error = response.json()
+    assert error["status"] == "error" and error["correlationId"]
+    if status == 400:
+        assert error["category"] == "VALIDATION_ERROR"
+    return error  # type: ignore[no-any-return]
+
+
+def test_sdk_search_by_email_returns_a_get_shaped_record(
+    server: LocalSpotServer, full_app: App, http: httpx.Client
+) -> None:
+    ids = _create(http, {"email": "Ana@Example.org", "firstname": "Ana"}, {"email": "b@ex.org"})
+    request = PublicObjectSearchRequest(
+        filter_groups=[
+            FilterGroup(
+                filters=[Filter(property_name="email", operator="EQ", value="ana@example.ORG")]
+            )
+        ]
+    )
+    found = v3_client(server, full_app).crm.contacts.search_api.do_search(
+        public_object_search_request=request
+    )
+    assert found.total == 1
+    assert found.paging is None
+    [record] = found.results
+    got = http.get(f"/crm/v3/objects/contacts/{ids[0]}").json()
+    assert record.to_dict()["properties"] == got["properties"]
+    assert record.id == ids[0]
+
+
+def test_dated_path_paging_and_total(http: httpx.Client) -> None:
+    ids = _create(http, *({"email": f"p{i}@page.org", "lastname": "Pager"} for i in range(5)))
+    body = _body(_eq("lastname", "pager"), limit=2)
+    seen = []
+    after = None
+    for _ in range(3):
+        page = http.post(
+            "/crm/objects/2026-03/contacts/search",
+            json={**body, **({"after": after} if after else {})},
+        ).json()
+        assert page["total"] == 5
+        seen += [r["id"] for r in page["results"]]
+        after = page.get("paging", {}).get("next", {}).get("after")
+        if after is None:
+            break
+    assert seen == ids and after is None
+
+
+def test_archived_and_merged_records_are_never_returned(http: httpx.Client) -> None:
+    kept, archived, merged = _create(
+        http, *({"email": f"{n}@gone.org", "lastname": "Gone"} for n in ("k", "a", "m"))
+    )
+    assert http.delete(f"/crm/v3/objects/contacts/{archived}").status_code == 204
+    response = http.post(
+        "/crm/v3/objects/contacts/merge", json={"primaryObjectId": kept, "objectIdToMerge": merged}
+    )
+    assert response.status_code == 200, response.text
+    found = http.post(SEARCH, json=_body(_eq("lastname", "gone"))).json()
+    assert [r["id"] for r in found["results"]] == [kept] and found["total"] == 1
+
+
+def test_sorts_query_and_tokens(http: httpx.Client) -> None:
+    ids = _create(
+        http,
+        {"email": "zed.alpha@tok.org", "firstname": "Zed", "lastname": "Tokker"},
+        {"email": "amy@tok.org", "firstname": "Amy", "lastname": "Tokker"},
+        {"email": "bo@other.org", "firstname": "Bo", "lastname": "Tokker"},
+    )
+    sort = [{"propertyName": "firstname", "direction": "DESCENDING"}]
+    found = http.post(SEARCH, json=_body(_eq("lastname", "tokker"), sorts=sort)).json()
+    assert [r["id"] for r in found["results"]] == [ids[0], ids[2], ids[1]]  # Zed, Bo, Amy
+    token = {"propertyName": "email", "operator": "CONTAINS_TOKEN", "value": "*@tok.org"}
+    found = http.post(SEARCH, json=_body(token)).json()
+    assert [r["id"] for r in found["results"]] == ids[:2]
+    token["value"] = "alpha"
+    assert [r["id"] for r in http.post(SEARCH, json=_body(token)).json()["results"]] == ids[:1]
+    found = http.post(SEARCH, json={"query": "tokk am"}).json()
+    assert [r["id"] for r in found["results"]] == [ids[1]]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"filterGroups": [{"filters": [_eq("email", "x")]}] * 6}, "Too many filter groups"),
+        (_body(*[_eq("email", "x")] * 7), "Too many filters in filterGroups[0]"),
+        ({"filterGroups": [{"filters": [_eq("email", "x")] * 5}] * 4}, "Too many filters: "),
+        ({"limit": 201}, "limit must be between 1 and 200"),
+        ({"limit": 0}, "limit must be between 1 and 200"),
+        ({"query": "x" * 3001}, "query is too long"),
+        ({"after": "10000"}, "Search results are limited to 10000"),
+        ({"after": "abc"}, "after must be a paging cursor"),
+        (_body({"propertyName": "email", "operator": "LIKE", "value": "x"}), "operator 'LIKE'"),
+        (_body({"propertyName": "email", "operator": "EQ"}), "operator EQ requires a value"),
+        (
+            _body({"propertyName": "email", "operator": "BETWEEN", "value": "a"}),
+            "operator BETWEEN requires a highValue",
+        ),
+        (_body({"propertyName": "email", "operator": "IN"}), "operator IN requires values"),
+        (
+            _body({"propertyName": "email", "operator": "HAS_PROPERTY", "value": "x"}),
+            "operator HAS_PROPERTY does not take a value",
+        ),
+        (_body({"operator": "EQ", "value": "x"}), "not set [propertyName]"),
+        (_body(_eq("no_such_property", "x")), 'Property "no_such_property" does not exist'),
+        (
+            {"sorts": [{"propertyName": "no_such_property", "direction": "ASCENDING"}]},
+            'Property "no_such_property" does not exist',
+        ),
+        (_body(_eq("createdate", "yesterday")), "needs epoch milliseconds or an ISO 8601 date"),
+        (
+            _body({"propertyName": "createdate", "operator": "CONTAINS_TOKEN", "value": "1"}),
+            "CONTAINS_TOKEN applies to text",
+        ),
+    ],
+)
+def test_malformed_searches_get_validation_errors(
+    http: httpx.Client, body: dict[str, Any], message: str
+) -> None:
+    assert message in _bad(http, body)["message"]
+
+
+def test_sdk_sees_a_400_for_an_unknown_property(server: LocalSpotServer, full_app: App) -> None:
+    request = PublicObjectSearchRequest(
+        filter_groups=[
+            FilterGroup(filters=[Filter(property_name="nope", operator="EQ", value="x")])
+        ]
+    )
+    with pytest.raises(ApiException) as raised:
+        v3_client(server, full_app).crm.contacts.search_api.do_search(
+            public_object_search_request=request
+        )
+    assert raised.value.status == 400
+    assert '"category":"VALIDATION_ERROR"' in raised.value.body
+
+
+def test_the_ten_thousand_ceiling_keeps_the_real_total(
+    server: LocalSpotServer, make_app: Callable[..., App]
+) -> None:
+    app = make_app(["crm.objects.contacts.read", "crm.objects.contacts.write"])
+    with http_client(server, app) as http:
+        _create(http, *({"email": f"c{i}@ceil.org"} for i in range(30)))
+        page = http.post(SEARCH, json={"limit": 200, "after": "9990"}).json()
+        assert page["total"] == 30 and page["results"] == [] and "paging" not in page
+
+
+def test_without_the_read_scope_search_is_refused(
+    server: LocalSpotServer, make_app: Callable[..., App]
+) -> None:
+    app = make_app(["crm.objects.companies.read"])
+    with http_client(server, app) as http:
+        error = _bad(http, {}, 403)
+    assert error["category"] == "MISSING_SCOPES"
