@@ -455,3 +455,50 @@ def test_merge_moves_associations_to_the_survivor(http: httpx.Client) -> None:
     assert [r["toObjectId"] for r in listed] == [int(c)]
     back = http.get(f"/crm/v4/objects/companies/{c}/associations/contacts").json()["results"]
     assert [r["toObjectId"] for r in back] == [int(p)]
+
+
+def test_search_by_association(http: httpx.Client) -> None:
+    company = http.post("/crm/v3/objects/companies", json={"properties": {"name": "Hub"}}).json()
+    linked = [
+        http.post(
+            "/crm/v3/objects/contacts", json={"properties": {"email": f"l{i}@hub.org"}}
+        ).json()["id"]
+        for i in range(3)
+    ]
+    http.post("/crm/v3/objects/contacts", json={"properties": {"email": "alone@hub.org"}})
+    for contact in linked[:2]:
+        assert http.put(
+            f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{company['id']}"
+        ).is_success
+    http.delete(f"/crm/v3/objects/contacts/{linked[1]}")
+    found = http.post(
+        "/crm/v3/objects/contacts/search",
+        json={
+            "filterGroups": [
+                {
+                    "filters": [
+                        {
+                            "propertyName": "associations.company",
+                            "operator": "EQ",
+                            "value": company["id"],
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    assert found.status_code == 200, found.text
+    assert [r["id"] for r in found.json()["results"]] == [linked[0]]
+    bad = http.post(
+        "/crm/v3/objects/contacts/search",
+        json={
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": "associations.company", "operator": "GT", "value": "1"}
+                    ]
+                }
+            ]
+        },
+    )
+    assert bad.status_code == 400

@@ -148,6 +148,32 @@ def test_canaries_show_only_to_callers_who_may_read_them(
                     f"/crm/v3/objects/{p.object_type}/{p.record_id}",
                     json={"properties": {prop: p.value}},
                 )
+                found = http.post(
+                    f"/crm/v3/objects/{p.object_type}/search",
+                    json={
+                        "filterGroups": [
+                            {
+                                "filters": [
+                                    {"propertyName": prop, "operator": "EQ", "value": p.value}
+                                ]
+                            }
+                        ],
+                        "properties": [prop],
+                    },
+                )
+                by_query = http.post(
+                    f"/crm/v3/objects/{p.object_type}/search",
+                    json={"query": p.value, "properties": [prop]},
+                )
+            assert found.status_code < 500 and by_query.status_code < 500, found.text
+            if prop == "diagnosis":  # search never works over highly sensitive values (B3)
+                assert found.status_code == (400 if may_read else 403), found.text
+            else:
+                assert found.status_code == (200 if may_read else 403), found.text
+            assert (p.value in found.text) == (may_read and prop != "diagnosis"), (p.kind, combo)
+            assert p.value not in by_query.text
+            if by_query.status_code == 200:
+                assert by_query.json()["total"] == 0  # free text never matches sensitive values
             # A write answers with what was written only to a caller who may read it.
             assert (p.value in echo.text) == (may_read and "write" in grants), (p.kind, combo)
             for response in reads:

@@ -123,6 +123,11 @@ def register_custom_resolver(resolver: CustomResolver) -> None:
     _custom_resolvers.append(resolver)
 
 
+def standard(key: str) -> ObjectType | None:
+    """A standard object type by name, singular or id; None for anything else."""
+    return _BY_KEY.get(key.lower())
+
+
 def resolve(conn: Connection, hub_id: int, key: str) -> ObjectType:
     """An object type from a name (``contacts``), a type id (``0-1``) or a custom schema name."""
     found = _BY_KEY.get(key.lower())

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from localspot import policy
-from localspot.domain import object_types, properties, record_store
+from localspot.domain import association_links, object_types, properties, record_store
 from localspot.domain.object_types import ObjectType
 from localspot.domain.records import Projection, Reader
 from localspot.domain.search_eval import Condition, Kind, kind_of, matches, sort_key
@@ -33,6 +33,7 @@ from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store import search_sql as q
 from localspot.store.schema import VALUE_NORM_CHARS, records
+from localspot.validation import whole_number
 
 _MS_PER_DAY = 86_400_000
 _CHUNK = 500
@@ -68,10 +69,32 @@ def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -
         else:
             rows, total = _in_store(rt, conn, compiled.plan, request.after, limit)
         body_out: dict[str, Any] = {"total": total, "results": reader.render_rows(rows)}
+        _audit_hits(rt, caller, object_type, request, definitions, rows)
         following = request.after + len(rows)
         if rows and following < min(total, ceiling):
             body_out["paging"] = {"next": {"after": str(following)}}
         return body_out
+
+
+def _audit_hits(
+    rt: Runtime,
+    caller: Caller,
+    object_type: ObjectType,
+    request: SearchRequest,
+    definitions: dict[str, Any],
+    rows: list[Any],
+) -> None:
+    """Records found by filtering or sorting on sensitive properties are audited search hits."""
+    used = [*request.filter_names(), *request.sort_names()]
+    sensitive = sorted(
+        {
+            n
+            for n in used
+            if n in definitions and policy.is_protected(definitions[n].data_sensitivity)
+        }
+    )
+    if sensitive and rows:
+        rt.audit_reads.add(caller, "search_hit", object_type.id, [r.id for r in rows], sensitive)
 
 
 # Properties and access ----------------------------------------------------------------------
@@ -80,7 +103,8 @@ def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -
 def _definitions(
     conn: Connection, caller: Caller, object_type: ObjectType, request: SearchRequest
 ) -> dict[str, Any]:
-    named = [*request.filter_names(), *request.sort_names()]
+    named = [n for n in request.filter_names() if not n.startswith(ASSOCIATIONS)]
+    named += request.sort_names()
     asked = request.properties or []
     found = properties.definitions_by_name(conn, caller.hub_id, object_type, list({*named, *asked}))
     unknown = [n for n in named if n not in found]
@@ -267,6 +291,42 @@ def _record_pred(column: q.RecordColumn, cond: Condition) -> q.Pred:
     return _negate(op, q.RecordCmp(column, "in" if len(args) > 1 else "eq", args))
 
 
+ASSOCIATIONS = "associations."
+
+
+def _association_pred(caller: Caller, object_type: ObjectType, f: Filter) -> q.Pred:
+    """``associations.contact EQ 123``: records associated with contact 123 (SPEC §4.1)."""
+    other = object_types.standard(f.property_name[len(ASSOCIATIONS) :])
+    if other is None or object_type.is_custom:
+        raise validation_error(
+            f"{f.property_name} is not a supported association filter: name a standard object "
+            "type (contact, company, deal, ticket); custom objects do not support it.",
+            context={"propertyName": [f.property_name]},
+        )
+    policy.check_record_access(caller, other.id, "read")
+    if f.operator == "EQ" and f.value is not None:
+        wanted = [f.value]
+    elif f.operator == "IN" and f.values:
+        wanted = list(f.values)
+    else:
+        raise validation_error(
+            f"{f.property_name} takes EQ with a record id, or IN with record ids",
+            context={"propertyName": [f.property_name]},
+        )
+    ids = [whole_number(v.strip()) for v in wanted]
+    if any(i is None for i in ids):
+        raise validation_error(
+            f"{f.property_name} filters take record ids",
+            context={"propertyName": [f.property_name]},
+        )
+    subqueries = [
+        association_links.associated_ids_subquery(caller.hub_id, object_type.id, other.id, i)
+        for i in ids
+        if i is not None
+    ]
+    return q.AnyOf(tuple(q.IdIn(sub) for sub in subqueries))
+
+
 def _compile(
     rt: Runtime,
     caller: Caller,
@@ -280,6 +340,9 @@ def _compile(
         preds: list[q.Pred] = []
         left: list[Condition] = []
         for f in group:
+            if f.property_name.startswith(ASSOCIATIONS):
+                preds.append(_association_pred(caller, object_type, f))
+                continue
             definition = definitions[f.property_name]
             cond = condition(definition, f)
             column = _virtual_column(object_type, definition.name)

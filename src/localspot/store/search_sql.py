@@ -165,6 +165,16 @@ class RecordCmp(Pred):
         return _compare(getattr(records.c, self.column), self.op, self.args)
 
 
+@dataclass(frozen=True, eq=False)
+class IdIn(Pred):
+    """Records whose id a subquery yields (search's ``associations.{type}`` pseudo-property)."""
+
+    ids: Any
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return records.c.id.in_(self.ids)
+
+
 @dataclass(frozen=True)
 class Not(Pred):
     inner: Pred
