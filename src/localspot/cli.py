@@ -14,6 +14,9 @@ import uvicorn
 
 from localspot import log, webhooks_cli
 from localspot.app import create_app
+from localspot.cli_common import DatabaseUrl, DataDir, settings_for
+from localspot.cli_common import echo as _echo
+from localspot.cli_common import open_runtime as _runtime
 from localspot.cli_developer import developer_cli
 from localspot.cli_forms import forms_cli
 from localspot.cli_protection import audit_cli, keys_cli
@@ -42,26 +45,7 @@ cli.add_typer(forms_cli, name="forms")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(audit_cli, name="audit")
 
-DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
 CREDENTIALS_FILE = "credentials.json"
-
-
-def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Settings:
-    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Settings(**overrides)
-
-
-def _runtime(data_dir: Path | None, database_url: str | None) -> Runtime:
-    return Runtime.open(_settings(data_dir, database_url))
-
-
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def _fail(exc: HubSpotError) -> None:
@@ -80,7 +64,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the server; the first start on an empty store creates a demo account."""
-    settings = _settings(data_dir, database_url, host=host, port=port)
+    settings = settings_for(data_dir, database_url, host=host, port=port)
     log.configure(settings.log_level)
     scratch = None
     if ephemeral or settings.ephemeral:

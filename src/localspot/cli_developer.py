@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from localspot.cli_common import DatabaseUrl, DataDir
+from localspot.cli_common import echo as _echo
+from localspot.cli_common import open_runtime as _runtime
 from localspot.domain import public_apps
 from localspot.errors import HubSpotError
 from localspot.runtime import Runtime
-from localspot.settings import Settings
 
 developer_cli = typer.Typer(
     no_args_is_help=True, help="Developer accounts, public apps, scope review and installs."
 )
 
-DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
 Scopes = Annotated[list[str], typer.Option("--scope", help="A required scope; repeat.")]
 Optional = Annotated[list[str], typer.Option("--optional-scope", help="An optional scope.")]
 Redirects = Annotated[list[str], typer.Option("--redirect-uri", help="A redirect URI; repeat.")]
-
-
-def _runtime(data_dir: Path | None, database_url: str | None) -> Runtime:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Runtime.open(Settings(**overrides))
-
-
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def _app(row: dict[str, Any], secret: str | None = None) -> dict[str, Any]:

@@ -8,24 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
+from localspot.cli_common import DatabaseUrl, DataDir
+from localspot.cli_common import open_runtime as _runtime
 from localspot.domain import form_submissions, forms
 from localspot.errors import HubSpotError
 from localspot.runtime import Runtime
-from localspot.settings import Settings
 
 forms_cli = typer.Typer(no_args_is_help=True, help="Forms (definitions) and their submissions.")
-
-DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
-
-
-def _runtime(data_dir: Path | None, database_url: str | None) -> Runtime:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Runtime.open(Settings(**overrides))
 
 
 def _run(data_dir: Path | None, database_url: str | None, work: Any) -> None:

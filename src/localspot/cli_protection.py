@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 
+from localspot.cli_common import DatabaseUrl, DataDir
+from localspot.cli_common import echo as _echo
+from localspot.cli_common import open_runtime as _runtime
 from localspot.domain import audit, keys
 from localspot.errors import HubSpotError
-from localspot.runtime import Runtime
-from localspot.settings import Settings
 
 keys_cli = typer.Typer(no_args_is_help=True, help="The keyring: status, rotation, retirement.")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail: verify and export.")
-
-DataDir = Annotated[Path | None, typer.Option(help="Folder for the SQLite store.")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
-
-
-def _runtime(data_dir: Path | None, database_url: str | None) -> Runtime:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Runtime.open(Settings(**overrides))
-
-
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 @keys_cli.command("status")

@@ -5,27 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 from typing import Annotated, Any
 
 import typer
 
 from localspot import log
+from localspot.cli_common import DatabaseUrl, DataDir
+from localspot.cli_common import echo as _echo
+from localspot.cli_common import open_runtime as _runtime
 from localspot.domain.webhooks import outcomes
 from localspot.domain.webhooks import subscriptions as subs
 from localspot.domain.webhooks.worker import Worker
 from localspot.errors import HubSpotError
 from localspot.runtime import Runtime
-from localspot.settings import Settings
 
 webhooks_cli = typer.Typer(
     no_args_is_help=True,
     help="Webhooks of private and public apps: settings, subscriptions, deliveries.",
 )
 
-DataDir = Annotated[str | None, typer.Option(help="Folder for the SQLite store.")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="PostgreSQL URL instead of SQLite.")]
 # Private and public app ids can be equal, so the kind is said, never guessed.
 Public = Annotated[bool, typer.Option("--public", help="APP_ID is a public app's id.")]
 
@@ -33,19 +32,6 @@ Public = Annotated[bool, typer.Option("--public", help="APP_ID is a public app's
 def register(cli: typer.Typer) -> None:
     cli.add_typer(webhooks_cli, name="webhooks")
     cli.command("worker")(worker)
-
-
-def _runtime(data_dir: str | None, database_url: str | None) -> Runtime:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    return Runtime.open(Settings(**overrides))
-
-
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def _run(fn: Any) -> Any:
