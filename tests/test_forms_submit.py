@@ -244,3 +244,34 @@ def test_no_plaintext_sensitive_value_at_rest(
     assert any(p.suffix in (".db", ".sqlite", ".sqlite3") or "wal" in p.name for p in files)
     for path in files:
         assert secret.encode() not in path.read_bytes(), path.name
+
+
+def test_company_fields_update_the_company_by_domain_and_link_it(
+    full_app: App, http: httpx.Client
+) -> None:
+    from tests.forms_helpers import field, form_body
+
+    form = http.post(
+        "/marketing/v3/forms",
+        json=form_body(
+            field("email", "email", required=True),
+            field("domain", objectTypeId="0-2"),
+            field("name", objectTypeId="0-2"),
+        ),
+    ).json()
+    existing = http.post(
+        "/crm/v3/objects/companies", json={"properties": {"domain": "acme.example", "name": "Old"}}
+    ).json()
+    for email in ("c1@acme.example", "c2@acme.example"):
+        body = {
+            "fields": [
+                {"objectTypeId": "0-1", "name": "email", "value": email},
+                {"objectTypeId": "0-2", "name": "domain", "value": "ACME.example"},
+                {"objectTypeId": "0-2", "name": "name", "value": "Acme"},
+            ]
+        }
+        assert http.post(secure_path(full_app.hub_id, form["id"]), json=body).status_code == 200
+    company = http.get(f"/crm/v3/objects/companies/{existing['id']}").json()
+    assert company["properties"]["name"] == "Acme"
+    linked = http.get(f"/crm/v4/objects/companies/{existing['id']}/associations/contacts")
+    assert len(linked.json()["results"]) == 2

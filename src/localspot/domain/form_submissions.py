@@ -16,14 +16,21 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
-from localspot.domain import accounts, forms, properties, record_writes
+from localspot.domain import (
+    accounts,
+    association_links,
+    forms,
+    properties,
+    record_store,
+    record_writes,
+)
 from localspot.domain.form_checks import FieldError, FormsError, Submission, parse, validate
 from localspot.domain.object_types import COMPANIES, CONTACTS, ObjectType
 from localspot.domain.record_store import Source
 from localspot.errors import HubSpotError, forbidden, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
-from localspot.store.schema import form_submissions
+from localspot.store.schema import VALUE_NORM_CHARS, form_submissions, record_values, records
 from localspot.validation import whole_number
 
 MAX_READ_LIMIT = 50
@@ -127,15 +134,50 @@ def _write_records(
         # TODO(forms): a submission without email writes no contact, so its contact values
         # (sensitive ones included) are dropped; HubSpot would use the hutk cookie instead.
         if given["0-2"]:
-            # TODO(forms): HubSpot dedupes the company by domain and associates it with the
-            # contact; LocalSpot creates a new company each time until associations exist.
             companies = record_writes.Writer(rt, conn, writer, COMPANIES, source)
-            companies.create([given["0-2"]])
+            _write_company(rt, conn, writer, companies, given["0-2"], contact_id)
     except HubSpotError as exc:
         if exc.status != 400:
             raise
         raise _as_forms_error(exc) from None
     return contact_id
+
+
+def _write_company(
+    rt: Runtime,
+    conn: Connection,
+    writer: Caller,
+    companies: record_writes.Writer,
+    given: dict[str, Any],
+    contact_id: int | None,
+) -> None:
+    """As HubSpot's forms do: the company with the submitted domain is updated (else one is
+    made), and associated with the submitting contact."""
+    domain = str(given.get("domain", "")).strip().lower()
+    found = None
+    if domain and "domain" in companies.definitions:
+        found = conn.scalar(
+            select(record_values.c.record_id)
+            .join(records, records.c.id == record_values.c.record_id)
+            .where(
+                record_values.c.property_id == companies.definitions["domain"].id,
+                record_values.c.value_norm == domain[:VALUE_NORM_CHARS],
+                records.c.archived.is_(False),
+                records.c.merged_into.is_(None),
+            )
+            .order_by(records.c.id)
+            .limit(1)
+        )
+    if found is not None:
+        row = record_store.find(conn, writer.hub_id, COMPANIES, found)
+        companies.update(row, given)
+        company_id = found
+    else:
+        [company_id] = companies.create([given])
+    if contact_id is not None:
+        linker = association_links.Linker(rt, conn, writer)
+        linker.link(CONTACTS, contact_id, COMPANIES, company_id, [])
+        linker.finish()
 
 
 def _as_forms_error(exc: HubSpotError) -> FormsError:
