@@ -27,8 +27,9 @@ from hubspot.crm.associations.v4.schema import (
 from hubspot.crm.contacts import AssociationSpec as V3Spec
 from hubspot.crm.contacts import PublicAssociationsForObject, SimplePublicObjectInputForCreate
 from hubspot.crm.contacts import PublicObjectId as V3Id
+from hubspot.crm.objects import PublicObjectSearchRequest as ObjectSearchRequest
 
-from localspot.testing import LocalSpotServer
+from localspot.testing import App, LocalSpotServer
 from tests.conftest import http_client, v3_client
 
 HS = "HUBSPOT_DEFINED"
@@ -502,3 +503,38 @@ def test_search_by_association(http: httpx.Client) -> None:
         },
     )
     assert bad.status_code == 400
+
+
+def _by_association(v3: hubspot.HubSpot, object_type: str, other: str, record_id: str) -> list:
+    where = {"propertyName": f"associations.{other}", "operator": "EQ", "value": record_id}
+    group = {"filters": [where]}
+    found = v3.crm.objects.search_api.do_search(
+        object_type, public_object_search_request=ObjectSearchRequest(filter_groups=[group])
+    )
+    return [r.id for r in found.results]
+
+
+def test_search_by_an_archived_record_finds_nothing_until_it_is_restored(
+    v3: hubspot.HubSpot, http: httpx.Client, server: LocalSpotServer, full_app: App
+) -> None:
+    # v4 and v3 reads hide an archived record's associations; search must agree with them.
+    contact = new(http, "contacts", email="anchor@archived.org")
+    company = new(http, "companies", name="Archived Anchor")
+    deal = new(http, "deals", dealname="Archived Anchor", pipeline="default")
+    for to_type, to_id in (("companies", company), ("deals", deal)):
+        assert http.put(
+            f"/crm/v4/objects/contacts/{contact}/associations/default/{to_type}/{to_id}"
+        ).is_success
+    assert _by_association(v3, "contacts", "company", company) == [contact]
+
+    assert http.delete(f"/crm/v3/objects/companies/{company}").status_code == 204
+    assert _by_association(v3, "contacts", "company", company) == []
+    assert _by_association(v3, "deals", "contact", contact) == [deal]
+    assert http.delete(f"/crm/v3/objects/contacts/{contact}").status_code == 204
+    assert _by_association(v3, "deals", "contact", contact) == []
+
+    hub = full_app.hub_id
+    for object_type, record in (("companies", company), ("contacts", contact)):
+        server.control("POST", f"/accounts/{hub}/objects/{object_type}/{record}/restore")
+    assert _by_association(v3, "contacts", "company", company) == [contact]
+    assert _by_association(v3, "deals", "contact", contact) == [deal]

@@ -491,7 +491,7 @@ def parse_after(after: str | None) -> int:
 
 
 def associated_ids_subquery(hub_id: int, from_type: str, to_type: str, to_id: int) -> Select[Any]:
-    """Ids of live ``from_type`` records associated with record ``to_id`` of ``to_type``.
+    """Ids of live ``from_type`` records associated with live record ``to_id`` of ``to_type``.
 
     For search's ``associations.{type}`` pseudo-property: ``records.c.id.in_(this)``. It reads
     the rows stored from ``to_id``'s side, so it is one range of the listing index.
@@ -504,8 +504,13 @@ def associated_ids_subquery(hub_id: int, from_type: str, to_type: str, to_id: in
         .where(
             ra.c.from_id == to_id,
             ra.c.to_object_type_id == from_type,
-            # the anchor itself must be of the named type
-            ra.c.from_id.in_(select(records.c.id).where(records.c.object_type_id == to_type)),
+            # the anchor must be of the named type and live: reads hide an archived record's
+            # associations (they come back on restore), so search must not match through them
+            ra.c.from_id.in_(
+                select(records.c.id).where(
+                    records.c.object_type_id == to_type, records.c.archived.is_(False)
+                )
+            ),
         )
         .distinct()
     )
