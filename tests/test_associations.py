@@ -538,3 +538,27 @@ def test_search_by_an_archived_record_finds_nothing_until_it_is_restored(
         server.control("POST", f"/accounts/{hub}/objects/{object_type}/{record}/restore")
     assert _by_association(v3, "contacts", "company", company) == [contact]
     assert _by_association(v3, "deals", "contact", contact) == [deal]
+
+
+def test_merge_keeps_the_survivor_s_primary_company(http: httpx.Client) -> None:
+    def make(kind: str, **props: str) -> str:
+        return str(http.post(f"/crm/v3/objects/{kind}", json={"properties": props}).json()["id"])
+
+    survivor, merged = make("contacts", email="p1@prim.org"), make("contacts", email="p2@prim.org")
+    kept, other = make("companies", name="Kept"), make("companies", name="Other")
+    primary = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}]
+    for contact, company in ((survivor, kept), (merged, other)):
+        assert http.put(
+            f"/crm/v4/objects/contacts/{contact}/associations/companies/{company}", json=primary
+        ).is_success
+    assert http.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": survivor, "objectIdToMerge": merged},
+    ).is_success
+    listed = http.get(f"/crm/v4/objects/contacts/{survivor}/associations/companies").json()
+    types = {
+        str(r["toObjectId"]): {t["typeId"] for t in r["associationTypes"]}
+        for r in listed["results"]
+    }
+    assert 1 in types[kept]
+    assert 1 not in types[other]

@@ -538,6 +538,18 @@ def check_write(caller: Caller, pair: Resolved) -> None:
     policy.check_association_write(caller, pair.from_ot.id, pair.to_ot.id)
 
 
+def _holds_type(conn: Connection, record_id: int, kind: at.AssociationType) -> bool:
+    code, type_id = kind.key
+    return (
+        conn.scalar(
+            select(ra.c.to_id)
+            .where(ra.c.from_id == record_id, ra.c.category == code, ra.c.type_id == type_id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def move_on_merge(
     rt: Runtime,
     conn: Connection,
@@ -567,5 +579,7 @@ def move_on_merge(
         if to_id == primary_id:
             continue
         kinds = [t for t in linker.defs.between(object_type.id, to_ot.id) if t.key in set(keys)]
+        # The survivor keeps its own primary association, if it has one.
+        kinds = [t for t in kinds if not (t.primary and _holds_type(conn, primary_id, t))]
         linker.link(object_type, primary_id, to_ot, to_id, kinds)
     linker.finish()
