@@ -9,11 +9,20 @@ API, from ``--clients`` threads, as fast as the server answers. An app subscribe
 ``contact.propertyChange`` for ``firstname`` receives one event per change on a local receiver,
 which notes when each arrives.
 
-Prints events delivered per second (first request to last arrival) and the delay from commit to
-arrival (p50/p99). A change commits between the request being sent and its response: the delay
-is given from the response (a lower bound) and from the request (an upper bound). Also the
-server's CPU time and its write transactions per 100 events (the worker's are counted from the
-delivery rows: a claim and the outcomes it records share one transaction and one timestamp).
+Two runs, each on a fresh server (``--mode`` picks one):
+
+- ``live``: the server's own worker delivers while the changes are made. Prints events
+  delivered per second (first request to last arrival) and the delay from commit to arrival
+  (p50/p99). A change commits between its request and its response: the delay is given from
+  the response (a lower bound) and from the request (an upper bound).
+- ``drain``: the server queues the events with its worker off, then one ``localspot worker``
+  process delivers them. Prints events delivered per second from the worker's start to the last
+  arrival: the worker's own capacity, which the live run cannot show when the records API is
+  slower than delivery.
+
+Both print CPU time (server, or the worker process) and write transactions per 100 events (the
+worker's are counted from the delivery rows: a claim and the outcomes it records share one
+transaction and one timestamp).
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -89,8 +100,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="threads sending batch calls")
     parser.add_argument("--concurrency", type=int, default=10, help="maxConcurrentRequests")
     parser.add_argument("--postgres", default="", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--mode", choices=("live", "drain", "both"), default="both")
     args = parser.parse_args()
+    for mode in ("live", "drain"):
+        if args.mode in (mode, "both"):
+            args.drain = mode == "drain"
+            print(f"-- {mode}")
+            one_run(args)
 
+
+def one_run(args: argparse.Namespace) -> None:
     receiver = Arrivals()
     schema = f"localspot_bench_{uuid.uuid4().hex[:8]}" if args.postgres else ""
     if schema:
@@ -119,7 +138,9 @@ def create_contacts(http: httpx.Client, count: int, batch: int) -> list[int]:
 
 
 def run(args: argparse.Namespace, receiver: Arrivals, database_url: str) -> None:
+    os.environ["LOCALSPOT_WEBHOOK_WORKER"] = "false" if args.drain else "true"
     server, app = start_server(database_url)
+    worker: subprocess.Popen[bytes] | None = None
     try:
         with client(server, app) as http:
             contacts = create_contacts(http, args.events, args.batch)
@@ -165,17 +186,27 @@ def run(args: argparse.Namespace, receiver: Arrivals, database_url: str) -> None
         ]
         cpu_before = cpu_seconds(server.pid)
         load_before = os.getloadavg()[0]
-        started = time.perf_counter()
+        started = changes_started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         changed = time.perf_counter()
+        if args.drain:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "localspot", "worker", "--data-dir", str(server.data_dir)],
+                env={**os.environ, "LOCALSPOT_DATABASE_URL": server.database_url},
+                stderr=subprocess.PIPE,
+            )
+            assert worker.stderr is not None
+            worker.stderr.readline()  # printed once started, just before its first claim
+            started = time.perf_counter()
+            cpu_before = cpu_seconds(worker.pid)
 
         deadline = time.monotonic() + 120
         while len(receiver.at) < len(sent) and time.monotonic() < deadline:
             time.sleep(0.005)
-        cpu = cpu_seconds(server.pid) - cpu_before
+        cpu = cpu_seconds(worker.pid if worker else server.pid) - cpu_before
         load_after = os.getloadavg()[0]
 
         rt = Runtime.open(Settings(data_dir=server.data_dir, database_url=server.database_url))
@@ -187,6 +218,9 @@ def run(args: argparse.Namespace, receiver: Arrivals, database_url: str) -> None
         finally:
             rt.close()
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
         server.close()
 
     delivered = [key for key in sent if key in receiver.at]
@@ -201,22 +235,27 @@ def run(args: argparse.Namespace, receiver: Arrivals, database_url: str) -> None
         f" ({len(receiver.at) - len(delivered)} unexpected)"
     )
     print(
-        f"changed:            {len(sent) / (changed - started):,.0f} changes/s "
+        f"changed:            {len(sent) / (changed - changes_started):,.0f} changes/s "
         f"({calls} batch/update calls of {args.batch}, {args.clients} client(s))"
     )
+    since = "worker start" if args.drain else "first request"
     print(
         f"delivered:          {len(delivered) / (last - started):,.0f} events/s "
-        "(first request to last arrival)"
+        f"({since} to last arrival)"
     )
     for label, delays in (("after response", after_response), ("after request", after_request)):
-        print(
-            f"delay {label + ':':<15} p50 {statistics.median(delays):.0f} ms, "
-            f"p99 {percentile(delays, 0.99):.0f} ms"
-        )
-    print(f"server CPU:         {cpu:.2f} s ({cpu * 1000 / max(1, len(delivered)):.3f} ms/event)")
+        if not args.drain:
+            print(
+                f"delay {label + ':':<15} p50 {statistics.median(delays):.0f} ms, "
+                f"p99 {percentile(delays, 0.99):.0f} ms"
+            )
+    print(
+        f"{'worker' if args.drain else 'server'} CPU:         {cpu:.2f} s "
+        f"({cpu * 1000 / max(1, len(delivered)):.3f} ms/event)"
+    )
     per_100 = 100 / max(1, len(delivered))
     print(
-        f"write transactions: {calls * per_100:.1f} changes + ~{len(times) * per_100:.1f} worker"
+        f"write transactions: {calls * per_100:.1f} changes + {len(times) * per_100:.1f} worker"
         " per 100 events"
     )
 

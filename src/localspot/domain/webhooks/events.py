@@ -11,10 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+import orjson
+from sqlalchemy import Connection, and_, or_, select, update
 
 from localspot.domain import object_types, properties
 from localspot.policy import WEBHOOK_REDACTED
+from localspot.store.engine import execute_many
 from localspot.store.schema import (
     app_installs,
     private_apps,
@@ -74,7 +76,7 @@ def emit(conn: Connection, events: list[ChangeEvent]) -> None:
     transaction. Raises :class:`SensitiveValueInEvent` (and so rolls the change back) if an event
     would carry a sensitive value."""
     events = _screen(conn, events)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     by_hub: dict[int, list[ChangeEvent]] = defaultdict(list)
     for event in events:
         by_hub[event.hub_id].append(event)
@@ -84,7 +86,7 @@ def emit(conn: Connection, events: list[ChangeEvent]) -> None:
                 if _matches(sub, event):
                     rows.append(_outbox_row(sub, event))
     if rows:
-        conn.execute(insert(webhook_events), rows)
+        execute_many(conn, _INSERT_SQL, rows)
         queued.set()
 
 
@@ -227,7 +229,15 @@ def _matches(sub: Any, event: ChangeEvent) -> bool:
     return sub.kind != "propertyChange" or sub.property_name == event.property_name
 
 
-def _outbox_row(sub: Any, event: ChangeEvent) -> dict[str, Any]:
+# On the driver's cursor: a batch write emits once per record, and a SQLAlchemy insert was a
+# third of the cost of emitting. Both drivers take the JSON payload as text.
+_INSERT_SQL = (
+    "INSERT INTO webhook_events (app_kind, app_id, hub_id, subscription_id, payload, status, "
+    "attempts, due_at_ms, created_at_ms) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+)
+
+
+def _outbox_row(sub: Any, event: ChangeEvent) -> tuple[Any, ...]:
     payload: dict[str, Any] = {
         "subscriptionId": sub.id,
         "portalId": event.hub_id,
@@ -247,14 +257,12 @@ def _outbox_row(sub: Any, event: ChangeEvent) -> dict[str, Any]:
     if sub.kind == "creation":
         payload["changeFlag"] = "NEW"
     payload.update(event.extra)
-    return {
-        "app_kind": sub.app_kind,
-        "app_id": sub.app_id,
-        "hub_id": event.hub_id,
-        "subscription_id": sub.id,
-        "payload": payload,
-        "status": "pending",
-        "attempts": 0,
-        "due_at_ms": event.occurred_at_ms,
-        "created_at_ms": event.occurred_at_ms,
-    }
+    return (
+        sub.app_kind,
+        sub.app_id,
+        event.hub_id,
+        sub.id,
+        orjson.dumps(payload).decode(),
+        event.occurred_at_ms,
+        event.occurred_at_ms,
+    )
