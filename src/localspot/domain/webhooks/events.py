@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from localspot.domain import object_types, properties
 from localspot.policy import WEBHOOK_REDACTED
-from localspot.store.engine import execute_many
+from localspot.store.engine import after_commit, execute_many
 from localspot.store.schema import (
     app_installs,
     private_apps,
@@ -48,8 +49,23 @@ EXTRA_FIELDS = frozenset(
 # conn.info entry: (transaction, answers cached for it); see _transaction_cache.
 _CACHE_KEY = "webhook_subscriptions"
 
-# Set whenever events are queued; an in-process worker waits on it between polls.
+# Set whenever a transaction that queued events commits; see also on_queued().
 queued = threading.Event()
+_wakers: set[Callable[[], None]] = set()
+
+
+def on_queued(waker: Callable[[], None]) -> Callable[[], None]:
+    """Calls ``waker`` (from the committing thread) whenever queued events commit in this
+    process, so that an in-process worker claims them at once instead of at its next poll.
+    Returns the function that stops it."""
+    _wakers.add(waker)
+    return lambda: _wakers.discard(waker)
+
+
+def _committed() -> None:
+    queued.set()
+    for waker in list(_wakers):
+        waker()
 
 
 class SensitiveValueInEvent(RuntimeError):
@@ -87,7 +103,7 @@ def emit(conn: Connection, events: list[ChangeEvent]) -> None:
                     rows.append(_outbox_row(sub, event))
     if rows:
         execute_many(conn, _INSERT_SQL, rows)
-        queued.set()
+        after_commit(conn, _committed)
 
 
 def listening(conn: Connection, hub_id: int, object_type_id: str) -> bool:
