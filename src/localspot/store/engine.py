@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+
+log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # JSON columns (property options, scopes) through orjson: the stdlib decoder was a tenth of the
@@ -112,18 +115,45 @@ class Store:
         local.writing = getattr(local, "writing", 0) + 1
         try:
             if self._write_lock is None:
-                with self.engine.begin() as conn:
-                    yield conn
+                with self.engine.connect() as conn:
+                    yield from _committed(conn)
                 return
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["write"] = True
-                with conn.begin():
-                    yield conn
+                yield from _committed(conn)
         finally:
             local.writing -= 1
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Calls ``callback`` once the write transaction of ``conn`` has committed, and not at all
+    if it rolls back: a signal sent from inside would reach a reader before the data does.
+    A callback registered several times in one transaction is called once."""
+    callbacks = conn.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _committed(conn: Connection) -> Iterator[Connection]:
+    # conn.info outlives the checkout (it belongs to the pooled connection): start clean.
+    conn.info.pop(_AFTER_COMMIT, None)
+    try:
+        with conn.begin():
+            yield conn
+    except BaseException:
+        conn.info.pop(_AFTER_COMMIT, None)
+        raise
+    for callback in conn.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the write is committed; its request must not fail
+            log.exception("after-commit callback failed")
 
 
 def _sqlite_engine(url: str) -> Engine:

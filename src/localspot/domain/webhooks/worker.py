@@ -33,11 +33,15 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
         # Outcomes waiting to be recorded with the next claim.
         self._finished: list[delivery.Outcome] = []
+        # Set when there may be work: events committed in this process, a delivery finished.
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         settings = self.rt.settings
         timeout = httpx.Timeout(settings.webhook_timeout_seconds)
         limits = httpx.Limits(max_connections=settings.webhook_worker_concurrency)
+        loop = asyncio.get_running_loop()
+        stop_waking = events.on_queued(lambda: loop.call_soon_threadsafe(self._wake.set))
         async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
             try:
                 while stop is None or not stop.is_set():
@@ -47,12 +51,15 @@ class Worker:
                 if self._finished:
                     await asyncio.to_thread(delivery.claim, self.rt, self.name, 0, self._finished)
             finally:
+                stop_waking()
                 for task in self._in_flight:
                     task.cancel()
 
     async def _round(self, client: httpx.AsyncClient) -> None:
         capacity = self.rt.settings.webhook_worker_concurrency - len(self._in_flight)
         finished, self._finished = self._finished, []
+        # Cleared before the claim: whatever commits or finishes during it wakes the next round.
+        self._wake.clear()
         try:
             batches = await asyncio.to_thread(
                 delivery.claim, self.rt, self.name, capacity, finished
@@ -69,15 +76,10 @@ class Worker:
             await self._idle()
 
     async def _idle(self) -> None:
-        """Waits for the next poll, or less when a delivery finished or this process queued
-        events meanwhile."""
-        poll = self.rt.settings.webhook_poll_seconds
-        deadline = time.monotonic() + poll
-        while time.monotonic() < deadline:
-            if self._finished or events.queued.is_set():
-                events.queued.clear()
-                return
-            await asyncio.sleep(min(0.005, poll))
+        """Waits for the next poll (events committed by other processes), or less when a
+        delivery finished or this process committed events meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.rt.settings.webhook_poll_seconds)
 
     async def _deliver(self, client: httpx.AsyncClient, batch: delivery.Batch) -> None:
         body = orjson.dumps(batch.body())
@@ -114,6 +116,7 @@ class Worker:
             },
         )
         self._finished.append(delivery.Outcome(batch, outcome, status_code, duration_ms, error))
+        self._wake.set()
 
 
 async def run_in_server(rt: Runtime) -> None:
