@@ -108,8 +108,10 @@ def million(server: LocalSpotServer, app: App, database_url: str, have: int) -> 
             page = http.get(
                 "/crm/v3/objects/contacts", params={**params, **({"after": after} if after else {})}
             ).json()
-            after = page["paging"]["next"]["after"]
             pages += 1
+            if "paging" not in page:
+                break
+            after = page["paging"]["next"]["after"]
         for cursor in range(0, MILLION * 2, MILLION // 20):
             response = http.get("/crm/v3/objects/contacts", params={"limit": 100, "after": cursor})
             assert response.status_code == 200, response.text[:300]
@@ -124,7 +126,8 @@ def million(server: LocalSpotServer, app: App, database_url: str, have: int) -> 
             params={"idProperty": "email", "properties": "tax_id"},
         )
         assert response.status_code == 200, response.text[:300]
-        if http.post("/crm/v3/objects/contacts/search", json={}).status_code != 404:
+        # Search is its own issue: used when this build has it (405/404 before it lands).
+        if http.post("/crm/v3/objects/contacts/search", json={}).status_code not in (404, 405):
             for name, value in (("tax_id", "T000500000"), ("city", "Lisbon")):
                 body = {
                     "filterGroups": [
