@@ -7,6 +7,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,17 @@ def client(server: LocalSpotServer, app: App) -> httpx.Client:
     return httpx.Client(
         base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {app.token}"}
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def rss_mb(pid: int) -> float:
@@ -90,28 +102,41 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def measure_wrk(
-    server: LocalSpotServer, app: App, path: str, clients: int, seconds: int = 10
+    server: LocalSpotServer,
+    app: App,
+    path: str,
+    clients: int,
+    seconds: int = 10,
+    body: str | None = None,
 ) -> dict[str, float]:
-    """p50/p99 latency (ms) and requests/s of GET ``path`` from ``wrk`` (C, one thread).
+    """p50/p99 latency (ms), requests/s and server CPU ms per request from ``wrk``.
 
-    wrk costs far less CPU than Python client threads, which share the machine's cores with
-    the server being measured.
+    GET ``path``, or POST ``body`` (JSON) to it. wrk (C, one thread) costs far less CPU than
+    Python client threads, which share the machine's cores with the server being measured.
     """
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{clients}",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {app.token}",
-            server.url + path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{clients}",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {app.token}",
+    ]
+    with tempfile.TemporaryDirectory(prefix="localspot-wrk-") as scratch:
+        if body is not None:
+            script = Path(scratch) / "post.lua"
+            script.write_text(
+                'wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = [==[{body}]==]\n"
+            )
+            command += ["-s", str(script)]
+        cpu_before = cpu_seconds(server.pid)
+        out = subprocess.run(
+            [*command, server.url + path], capture_output=True, text=True, check=True
+        ).stdout
+        cpu = cpu_seconds(server.pid) - cpu_before
     if "Non-2xx" in out:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
 
@@ -122,5 +147,11 @@ def measure_wrk(
         return float(found.group(1)) * _UNITS[found.group(2)]
 
     rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
-    assert rps is not None, out
-    return {"p50_ms": latency("50"), "p99_ms": latency("99"), "rps": float(rps.group(1))}
+    done = re.search(r"^\s*(\d+) requests in", out, re.M)
+    assert rps is not None and done is not None, out
+    return {
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "rps": float(rps.group(1)),
+        "cpu_ms": cpu * 1000 / max(1, int(done.group(1))),
+    }

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from localspot.domain import state
 from localspot.errors import validation_error
 from localspot.policy import Caller, SensitiveAccessDenied
+from localspot.store.engine import execute_many
 from localspot.store.schema import audit_log, server_state
 
 if TYPE_CHECKING:
@@ -53,6 +54,20 @@ DAY_MS = 86_400_000
 PAGE = 1000
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One row to append; ``caller`` None means the server or its operator."""
+
+    at_ms: int
+    caller: Caller | None
+    action: str
+    object_type_id: str | None
+    record_ids: list[int]
+    property_names: list[str]
+    detail: dict[str, Any] | None = None
+    hub_id: int | None = None
+
+
 def record(
     conn: Connection,
     at_ms: int,
@@ -70,26 +85,48 @@ def record(
     ``caller`` None means the server or its operator (control plane, CLI). ``detail`` holds
     counts, flags, operation names: never a property value.
     """
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action}")
+    record_many(
+        conn,
+        [Entry(at_ms, caller, action, object_type_id, record_ids, property_names, detail, hub_id)],
+    )
+
+
+def record_many(conn: Connection, entries: list[Entry]) -> None:
+    """Appends rows in order, locking and moving the chain head once for all of them."""
+    if not entries:
+        return
+    for entry in entries:
+        if entry.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {entry.action}")
     seq, prev = _lock_head(conn)
-    row = {
-        "seq": seq + 1,
-        "at_ms": at_ms,
-        "hub_id": caller.hub_id if caller is not None else hub_id,
-        "app_id": caller.app_id if caller is not None else None,
-        "token_id": caller.token_id if caller is not None else None,
-        "user_id": caller.user_id if caller is not None else None,
-        "action": action,
-        "object_type_id": object_type_id,
-        "record_ids": _dumps(sorted(set(record_ids))),
-        "property_names": _dumps(sorted(set(property_names))),
-        "correlation_id": caller.correlation_id if caller is not None else None,
-        "detail": _dumps(detail) if detail else None,
-    }
-    row["hash"] = chain_hash(prev, row)
-    conn.execute(insert(audit_log).values(row))
-    state.put(conn, HEAD, f"{row['seq']}:{row['hash']}")
+    rows = []
+    for entry in entries:
+        caller = entry.caller
+        seq += 1
+        row = {
+            "seq": seq,
+            "at_ms": entry.at_ms,
+            "hub_id": caller.hub_id if caller is not None else entry.hub_id,
+            "app_id": caller.app_id if caller is not None else None,
+            "token_id": caller.token_id if caller is not None else None,
+            "user_id": caller.user_id if caller is not None else None,
+            "action": entry.action,
+            "object_type_id": entry.object_type_id,
+            "record_ids": _dumps(sorted(set(entry.record_ids))),
+            "property_names": _dumps(sorted(set(entry.property_names))),
+            "correlation_id": caller.correlation_id if caller is not None else None,
+            "detail": _dumps(entry.detail) if entry.detail else None,
+        }
+        row["hash"] = prev = chain_hash(prev, row)
+        rows.append(row)
+    # The driver's executemany: SQLAlchemy's per-row parameter processing cost more than the
+    # insert itself for a batch of read rows. Every column is a plain int or str.
+    execute_many(
+        conn,
+        f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+        [tuple(row[c] for c in _COLUMNS) for row in rows],
+    )
+    state.put(conn, HEAD, f"{seq}:{prev}")
 
 
 def record_apart(
@@ -129,7 +166,7 @@ class ReadLog:
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self._pending: list[tuple[int, Caller | None, str, str | None, list[int], list[str]]] = []
+        self._pending: list[Entry] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -144,13 +181,8 @@ class ReadLog:
         record_ids: list[int],
         property_names: list[str],
     ) -> None:
-        entry = (
-            self._rt.clock.millis(),
-            caller,
-            action,
-            object_type_id,
-            record_ids,
-            property_names,
+        entry = Entry(
+            self._rt.clock.millis(), caller, action, object_type_id, record_ids, property_names
         )
         with self._lock:
             self._pending.append(entry)
@@ -163,8 +195,7 @@ class ReadLog:
         if not waiting:
             return
         with self._rt.store.write() as conn:
-            for at_ms, caller, action, object_type_id, record_ids, names in waiting:
-                record(conn, at_ms, caller, action, object_type_id, record_ids, names)
+            record_many(conn, waiting)
 
     def _run(self) -> None:
         while not self._stopped:
@@ -215,6 +246,8 @@ _CHAINED = (
     "correlation_id",
     "detail",
 )
+
+_COLUMNS = (*_CHAINED, "hash")
 
 
 def _dumps(value: Any) -> str:

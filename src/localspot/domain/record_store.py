@@ -128,13 +128,19 @@ def holder_of(conn: Connection, definition: Any, key: str) -> int | None:
 
 def holders(conn: Connection, claims: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
     """(property id, key, holder) for each claimed (property id, key) already held."""
-    wanted = set(claims)
-    rows = conn.execute(
-        select(
-            unique_values.c.property_id, unique_values.c.value_key, unique_values.c.record_id
-        ).where(unique_values.c.value_key.in_({k for _, k in claims}))
-    )
-    return [(p, k, r) for p, k, r in rows if (p, k) in wanted]
+    by_property: dict[int, list[str]] = {}
+    for property_id, key in claims:
+        by_property.setdefault(property_id, []).append(key)
+    out = []
+    # Per property: the primary key (property_id, value_key) answers each look-up.
+    for property_id, keys in by_property.items():
+        out += conn.execute(
+            select(
+                unique_values.c.property_id, unique_values.c.value_key, unique_values.c.record_id
+            ).where(unique_values.c.property_id == property_id, unique_values.c.value_key.in_(keys))
+        ).all()
+    order = {claim: i for i, claim in enumerate(claims)}
+    return sorted(((p, k, r) for p, k, r in out), key=lambda held: order[held[:2]])
 
 
 def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
@@ -145,11 +151,8 @@ def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> list[tuple
     """
     try:
         with conn.begin_nested():
-            conn.execute(
-                insert(unique_values),
-                [{"property_id": p, "value_key": k, "record_id": r} for p, k, r in held],
-            )
-    except IntegrityError:
+            _insert_many(conn, unique_values.name, ("property_id", "value_key", "record_id"), held)
+    except (IntegrityError, conn.dialect.dbapi.IntegrityError):  # type: ignore[union-attr]
         return holders(conn, [(p, k) for p, k, _ in held])
     return []
 

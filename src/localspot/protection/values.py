@@ -8,6 +8,7 @@ nothing secret: it only says which key to try, and a wrong id simply fails authe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -61,6 +62,8 @@ class Protector:
     def __init__(self, keyring: Keyring, reload: Callable[[], Keyring | None] | None = None):
         self._keyring = keyring
         self._ciphers: dict[str, AESGCM] = {}
+        # Per-property index keys, derived once: an HMAC keyed with one, ready to copy.
+        self._index_macs: dict[tuple[int, str, str], hmac.HMAC] = {}
         self._reload = reload
         self._lock = threading.Lock()
 
@@ -75,6 +78,8 @@ class Protector:
     def use(self, keyring: Keyring) -> None:
         """Switches to another keyring (after a rotation) for every later seal and open."""
         with self._lock:
+            if keyring.index_key != self._keyring.index_key:
+                self._index_macs = {}
             self._keyring = keyring
             self._ciphers = {}
 
@@ -95,7 +100,7 @@ class Protector:
         ring = self._keyring
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._cipher(ring.primary).encrypt(nonce, plaintext.encode(), ref.aad())
-        return envelope_prefix(ring.primary) + nonce + sealed
+        return _prefix(ring.primary) + nonce + sealed
 
     def open(self, ref: ValueRef, envelope: bytes) -> str:
         """The plaintext; SealedValueError when the envelope was tampered with or moved."""
@@ -118,11 +123,7 @@ class Protector:
         plain = self._open(ref, key_id, nonce, sealed)
         fresh = os.urandom(NONCE_BYTES)
         aad = ref.aad()
-        return (
-            envelope_prefix(ring.primary)
-            + fresh
-            + self._cipher(ring.primary).encrypt(fresh, plain, aad)
-        )
+        return _prefix(ring.primary) + fresh + self._cipher(ring.primary).encrypt(fresh, plain, aad)
 
     @staticmethod
     def key_id_of(envelope: bytes) -> str:
@@ -134,9 +135,22 @@ class Protector:
         The index key never rotates with the value keys: every stored index (and every unique
         value key) would change, so rotating it means a full reindex, done as one operation.
         """
-        label = f"bidx|{hub_id}|{object_type_id}|{property_name}".encode()
-        property_key = hmac.new(self._keyring.index_key, label, hashlib.sha256).digest()
-        return hmac.new(property_key, norm.encode(), hashlib.sha256).hexdigest()
+        macs = self._index_macs
+        mac = macs.get((hub_id, object_type_id, property_name))
+        if mac is None:
+            label = f"bidx|{hub_id}|{object_type_id}|{property_name}".encode()
+            property_key = hmac.new(self._keyring.index_key, label, hashlib.sha256).digest()
+            mac = macs[(hub_id, object_type_id, property_name)] = hmac.new(
+                property_key, digestmod=hashlib.sha256
+            )
+        mac = mac.copy()
+        mac.update(norm.encode())
+        return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _prefix(key_id: str) -> bytes:
+    return envelope_prefix(key_id)
 
 
 def _parse(envelope: bytes) -> tuple[str, bytes, bytes]:
