@@ -18,7 +18,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import client, measure, row, start_server  # noqa: E402
+from bench.common import client, measure, row, start_server, throwaway_schema  # noqa: E402
 
 BATCH = 2_000
 
@@ -56,7 +56,11 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=1_000)
     parser.add_argument("--pairs", type=int, default=20_000, help="associations to batch-create")
     args = parser.parse_args()
+    with throwaway_schema(args.database_url) as args.database_url:
+        run(args)
 
+
+def run(args: argparse.Namespace) -> None:
     server, app = start_server(args.database_url)
     store = "PostgreSQL" if args.database_url else "SQLite"
     print(f"LocalSpot associations benchmark on {store}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,13 +11,34 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 
 from localspot.scopes import all_scopes
 from localspot.testing import App, LocalSpotServer
+
+
+@contextlib.contextmanager
+def throwaway_schema(url: str) -> Iterator[str]:
+    """A PostgreSQL URL into a schema of our own, dropped afterwards, so that a benchmark leaves
+    the database as it was. An empty URL (SQLite) passes through."""
+    if not url:
+        yield ""
+        return
+    import psycopg
+
+    schema = f"localspot_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def start_server(database_url: str = "") -> tuple[LocalSpotServer, App]:

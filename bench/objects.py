@@ -23,6 +23,7 @@ from bench.common import (  # noqa: E402
     row,
     rss_mb,
     start_server,
+    throwaway_schema,
 )
 from localspot.domain import object_types  # noqa: E402
 from localspot.domain.record_store import Source  # noqa: E402
@@ -153,7 +154,11 @@ def main() -> None:
         help="then fill to 1,000,000 in-process (server stopped) and measure memory",
     )
     args = parser.parse_args()
+    with throwaway_schema(args.database_url) as args.database_url:
+        run(args)
 
+
+def run(args: argparse.Namespace) -> None:
     server, app = start_server(args.database_url)
     store = "PostgreSQL" if args.database_url else "SQLite"
     print(f"LocalSpot objects benchmark on {store}; idle RSS {rss_mb(server.pid):.0f} MB")

@@ -15,14 +15,12 @@ The clients run on the same machine as the server, so figures include their shar
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from bench.common import throwaway_schema  # noqa: E402
 from localspot.scopes import all_scopes  # noqa: E402
 from localspot.testing import LocalSpotServer  # noqa: E402
 
@@ -75,22 +74,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc status")
-
-
-@contextlib.contextmanager
-def throwaway_schema(url: str) -> Iterator[str]:
-    """A PostgreSQL schema of our own, so that the benchmark leaves the database untouched."""
-    import psycopg
-
-    schema = f"localspot_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def create_properties(client: httpx.Client, count: int) -> None:
@@ -229,11 +212,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16", help="comma-separated client counts")
     args = parser.parse_args()
     concurrency = [int(c) for c in args.concurrency.split(",")]
-    if args.database_url:
-        with throwaway_schema(args.database_url) as url:
-            missed = bench(url, args.properties, args.requests, concurrency)
-    else:
-        missed = bench("", args.properties, args.requests, concurrency)
+    with throwaway_schema(args.database_url) as url:
+        missed = bench(url, args.properties, args.requests, concurrency)
     print(f"\n{missed} target(s) missed" if missed else "\nall targets met")
 
 

@@ -18,11 +18,15 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import throwaway_schema  # noqa: E402
 from localspot.domain import accounts, object_types, properties, record_store, search
 from localspot.domain.record_store import Change, Source
 from localspot.domain.search_request import parse
@@ -312,8 +316,10 @@ def _ssn_of(rt: Runtime, hub_id: int, rng: random.Random) -> str:
 
 
 def main(sizes: list[int]) -> None:
-    database_url = os.environ.get("LOCALSPOT_DATABASE_URL", "")
-    with LocalSpotServer(database_url=database_url, startup_timeout=120) as server:
+    with (
+        throwaway_schema(os.environ.get("LOCALSPOT_DATABASE_URL", "")) as database_url,
+        LocalSpotServer(database_url=database_url, startup_timeout=120) as server,
+    ):
         client, hub_id = setup(server)
         rt = Runtime.open(Settings(data_dir=server.data_dir, database_url=database_url))
         token = client.headers["authorization"].split()[1]

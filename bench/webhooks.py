@@ -40,14 +40,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import psycopg
 from sqlalchemy import select
 
 from localspot.runtime import Runtime
 from localspot.settings import Settings
 from localspot.store.schema import webhook_deliveries
 
-from .common import client, start_server
+from .common import client, start_server, throwaway_schema
 
 
 class Arrivals:
@@ -111,17 +110,8 @@ def main() -> None:
 
 def one_run(args: argparse.Namespace) -> None:
     receiver = Arrivals()
-    schema = f"localspot_bench_{uuid.uuid4().hex[:8]}" if args.postgres else ""
-    if schema:
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    database_url = f"{args.postgres}?options=-csearch_path%3D{schema}" if schema else ""
-    try:
+    with throwaway_schema(args.postgres) as database_url:
         run(args, receiver, database_url)
-    finally:
-        if schema:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def create_contacts(http: httpx.Client, count: int, batch: int) -> list[int]:
