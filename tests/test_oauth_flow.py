@@ -11,6 +11,7 @@ import pytest
 from hubspot.oauth.exceptions import ApiException
 
 from localspot.testing import LocalSpotServer
+from tests import leakcheck
 from tests.oauth_helpers import (
     REDIRECT_URI,
     SENSITIVE_READ,
@@ -86,12 +87,9 @@ def test_stored_codes_and_tokens_are_hashed(server: LocalSpotServer) -> None:
     _, email = new_user(server)
     code = install(server, app, email, [READ])
     tokens = exchange(server, app, code).json()
-    if server.database_url:
-        pytest.skip("reads the SQLite files")
-    db = b"".join(p.read_bytes() for p in server.data_dir.glob("localspot.db*"))
-    assert app.client_id.encode() in db  # the check below can see stored values
-    for secret in (code, tokens["access_token"], tokens["refresh_token"], app.client_secret):
-        assert secret.encode() not in db
+    assert leakcheck.scan_store(server, [app.client_id])  # the scan sees stored values
+    secrets = [code, tokens["access_token"], tokens["refresh_token"], app.client_secret]
+    assert leakcheck.scan_store(server, secrets) == []
 
 
 def test_deny_redirects_with_access_denied_and_state(server: LocalSpotServer) -> None:
