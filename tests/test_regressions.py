@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from localspot.testing import LocalSpotServer
+from localspot.testing import App, LocalSpotServer
 
 # '²' passes str.isdigit() but int() refuses it; 25 digits overflow a BIGINT.
 ODD = "²"
@@ -224,3 +224,42 @@ def test_oversized_bodies_are_refused_with_413(http: httpx.Client) -> None:
     )
     assert response.status_code == 413
     assert response.json()["category"] == "VALIDATION_ERROR"
+
+
+def test_sensitive_values_close_while_the_account_is_below_enterprise(
+    server: LocalSpotServer, full_app: App
+) -> None:
+    """Regression: a downgraded account's sensitive grants still read and wrote values."""
+    from tests.conftest import http_client
+    from tests.records_helpers import add_property
+
+    with http_client(server, full_app) as client:
+        add_property(client, "contacts", "contactinformation")
+        made = client.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "tier@example.org", "passport_number": "TIER-1"}},
+        )
+        assert made.status_code == 201, made.text
+        record = f"/crm/v3/objects/contacts/{made.json()['id']}"
+        search = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "passport_number", "operator": "HAS_PROPERTY"}]}
+            ]
+        }
+
+        server.control("PATCH", f"/accounts/{full_app.hub_id}", json={"tier": "professional"})
+        refused = [
+            client.get(record, params={"properties": "passport_number"}),
+            client.patch(record, json={"properties": {"passport_number": "TIER-2"}}),
+            client.post("/crm/v3/objects/contacts/search", json=search),
+        ]
+        assert [r.status_code for r in refused] == [403, 403, 403], [r.text for r in refused]
+        assert {r.json()["category"] for r in refused} == {"FORBIDDEN"}
+        assert all("TIER-1" not in r.text for r in refused)
+        plain = client.get(record, params={"properties": "email"})
+        assert plain.status_code == 200
+        assert plain.json()["properties"]["email"] == "tier@example.org"
+
+        server.control("PATCH", f"/accounts/{full_app.hub_id}", json={"tier": "enterprise"})
+        again = client.get(record, params={"properties": "passport_number"})
+        assert again.json()["properties"]["passport_number"] == "TIER-1"

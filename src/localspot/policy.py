@@ -37,8 +37,9 @@ class SensitiveAccessDenied(HubSpotError):
         property_names: list[str],
         access: str,
         record_ids: list[int] | None = None,
+        refusal: HubSpotError | None = None,
     ) -> None:
-        base = missing_scopes([sc.displayed(s) for s in acceptable])
+        base = refusal or missing_scopes([sc.displayed(s) for s in acceptable])
         super().__init__(
             base.status, base.category, base.message, errors=base.errors, links=base.links
         )
@@ -110,9 +111,12 @@ def require_sensitive(
     if sensitivity == "non_sensitive":
         return
     acceptable = sc.sensitive_scopes(sc.scope_key(object_type_id), sensitivity, access)  # type: ignore[arg-type]
-    if not caller.has_any(acceptable):
+    # Sensitive data is an Enterprise feature: an account that drops below it keeps its grants
+    # on paper, but they open nothing until it is Enterprise again.
+    refusal = enterprise_required() if caller.tier != ENTERPRISE else None
+    if refusal or not caller.has_any(acceptable):
         raise SensitiveAccessDenied(
-            caller, acceptable, object_type_id, property_names, access, record_ids
+            caller, acceptable, object_type_id, property_names, access, record_ids, refusal
         )
 
 
@@ -122,9 +126,6 @@ def check_definition_write(
     """Creating, editing or archiving a definition; sensitive ones need the sensitive write."""
     key = sc.scope_key(object_type_id)
     caller.require_any(sc.schema_write_scopes(key))
-    if sensitivity == "non_sensitive":
-        return
-    require_enterprise(caller.tier)
     require_sensitive(caller, object_type_id, sensitivity, "write", property_names or [])
 
 
@@ -156,7 +157,7 @@ def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> boo
     """Whether a value may appear in a response to this caller (after a write, say)."""
     if sensitivity == "non_sensitive":
         return True
-    if caller.generation != "v3":
+    if caller.generation != "v3" or caller.tier != ENTERPRISE:
         return False
     key = sc.scope_key(object_type_id)
     return caller.has_any(sc.sensitive_scopes(key, sensitivity, "read"))  # type: ignore[arg-type]
