@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import throwaway_schema  # noqa: E402
+from bench.common import has_wrk, measure_wrk, throwaway_schema  # noqa: E402
 from localspot.scopes import all_scopes  # noqa: E402
 from localspot.testing import LocalSpotServer  # noqa: E402
 
@@ -173,6 +173,17 @@ def bench(database_url: str, properties: int, requests: int, concurrency: list[i
             for case, path, check in cases
             for clients in concurrency
         ]
+        # wrk's C client leaves the cores to the server, so these show what the server does
+        # when Python client threads are not competing with it.
+        by_wrk = (
+            [
+                (case, clients, measure_wrk(server, app, path, clients, seconds=5))
+                for case, path, _ in cases
+                for clients in concurrency
+            ]
+            if has_wrk()
+            else []
+        )
         time.sleep(2.0)
         rss_after = rss_mb(pid)
 
@@ -191,6 +202,16 @@ def bench(database_url: str, properties: int, requests: int, concurrency: list[i
         print(
             f"{label:<20}{r.clients:>8}{r.requests:>9}{r.p50:>9.2f}{r.p99:>9.2f}{r.rps:>8.0f}"
             f"{r.cpu_ms:>11.2f}  p50 < {target:g} ms {'ok' if ok else 'MISSED'}"
+        )
+    if by_wrk:
+        print("the same cases with wrk as the client (5 s each):")
+    for case, clients, figures in by_wrk:
+        label = f"list all ({len(listed)})" if case == "list" else "read one"
+        ok = figures["p50_ms"] < TARGETS_MS[case]
+        print(
+            f"{label:<20}{clients:>8}{'wrk':>9}{figures['p50_ms']:>9.2f}{figures['p99_ms']:>9.2f}"
+            f"{figures['rps']:>8.0f}{figures['cpu_ms']:>11.2f}  p50 < {TARGETS_MS[case]:g} ms "
+            f"{'ok' if ok else 'MISSED'}"
         )
     print(f"\nserver resident memory (VmRSS), pid {pid}:")
     print(f"  idle after start            {rss_start:7.1f} MB")
