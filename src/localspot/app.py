@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from localspot.domain import keys, maintenance
 from localspot.domain.webhooks import worker as webhook_worker
-from localspot.errors import HubSpotError
+from localspot.errors import HubSpotError, not_implemented
 from localspot.faces import (
     associations_v4,
     control,
@@ -32,6 +32,7 @@ from localspot.faces import (
     legacy_properties,
     oauth,
     objects_v3,
+    pipelines_v3,
     properties_v3,
     schemas_v3,
     search_v3,
@@ -71,6 +72,7 @@ def _routes() -> list[BaseRoute]:
         *search_v3.routes(),
         *objects_v3.routes(),
         *schemas_v3.routes(),
+        *pipelines_v3.routes(),
         *webhooks_v3.routes(),
         *legacy_contacts.routes(),
         *legacy_objects.routes(),
@@ -91,11 +93,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     correlation_id = request.scope["state"]["correlation_id"]
     if exc.status_code == 404:
-        error = HubSpotError(
-            404,
-            "OBJECT_NOT_FOUND",
-            f"LocalSpot does not implement {request.method} {request.url.path} yet.",
-        )
+        error = not_implemented(request.method, request.url.path)
     elif exc.status_code == 405:
         error = HubSpotError(
             405,

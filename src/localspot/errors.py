@@ -79,6 +79,11 @@ def not_found(message: str = "resource not found", **kwargs: Any) -> HubSpotErro
     return HubSpotError(404, "OBJECT_NOT_FOUND", message, **kwargs)
 
 
+def not_implemented(method: str, path: str) -> HubSpotError:
+    """A call HubSpot serves that LocalSpot does not, yet (DESIGN: nothing is done silently)."""
+    return not_found(f"LocalSpot does not implement {method} {path} yet.")
+
+
 def conflict(message: str, category: str = "CONFLICT", **kwargs: Any) -> HubSpotError:
     return HubSpotError(409, category, message, **kwargs)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from localspot.errors import not_found
+
 # (pipeline id, label, [(stage id, label, metadata)])
 _Stage = tuple[str, str, dict[str, str]]
 
@@ -73,7 +75,34 @@ def options(object_type_id: str) -> tuple[list[str], list[str]]:
     return [p[0] for p in pipelines], [s[0] for p in pipelines for s in p[2]]
 
 
-def render(object_type_id: str, created_iso: str) -> list[dict[str, Any]]:
+# The defaults predate every account, so their timestamps are one fixed moment, not the clock's.
+CREATED_ISO = "2020-01-01T00:00:00.000Z"
+
+# Path names and type ids that have pipelines; the v3 and dated paths accept either.
+_OBJECT_TYPES = {"deals": "0-3", "0-3": "0-3", "tickets": "0-5", "0-5": "0-5"}
+
+
+def _object_type_id(object_type: str) -> str:
+    object_type_id = _OBJECT_TYPES.get(object_type)
+    if object_type_id is None:
+        raise not_found(f"No pipelines for {object_type}", context={"objectType": [object_type]})
+    return object_type_id
+
+
+def _render_stage(order: int, stage: _Stage) -> dict[str, Any]:
+    sid, label, meta = stage
+    return {
+        "id": sid,
+        "label": label,
+        "displayOrder": order,
+        "metadata": meta,
+        "archived": False,
+        "createdAt": CREATED_ISO,
+        "updatedAt": CREATED_ISO,
+    }
+
+
+def _rendered(object_type_id: str) -> list[dict[str, Any]]:
     out = []
     for order, (pid, label, stage_list) in enumerate(PIPELINES.get(object_type_id, [])):
         out.append(
@@ -82,20 +111,38 @@ def render(object_type_id: str, created_iso: str) -> list[dict[str, Any]]:
                 "label": label,
                 "displayOrder": order,
                 "archived": False,
-                "createdAt": created_iso,
-                "updatedAt": created_iso,
-                "stages": [
-                    {
-                        "id": sid,
-                        "label": slabel,
-                        "displayOrder": i,
-                        "metadata": meta,
-                        "archived": False,
-                        "createdAt": created_iso,
-                        "updatedAt": created_iso,
-                    }
-                    for i, (sid, slabel, meta) in enumerate(stage_list)
-                ],
+                "createdAt": CREATED_ISO,
+                "updatedAt": CREATED_ISO,
+                "stages": [_render_stage(i, stage) for i, stage in enumerate(stage_list)],
             }
         )
     return out
+
+
+def list_pipelines(object_type: str) -> list[dict[str, Any]]:
+    return _rendered(_object_type_id(object_type))
+
+
+def get_pipeline(object_type: str, pipeline_id: str) -> dict[str, Any]:
+    for pipeline in _rendered(_object_type_id(object_type)):
+        if pipeline["id"] == pipeline_id:
+            return pipeline
+    raise not_found(
+        f"Unable to find pipeline {pipeline_id} for {object_type}",
+        context={"pipelineId": [pipeline_id]},
+    )
+
+
+def list_stages(object_type: str, pipeline_id: str) -> list[dict[str, Any]]:
+    stage_list: list[dict[str, Any]] = get_pipeline(object_type, pipeline_id)["stages"]
+    return stage_list
+
+
+def get_stage(object_type: str, pipeline_id: str, stage_id: str) -> dict[str, Any]:
+    for stage in list_stages(object_type, pipeline_id):
+        if stage["id"] == stage_id:
+            return stage
+    raise not_found(
+        f"Unable to find stage {stage_id} in pipeline {pipeline_id}",
+        context={"pipelineId": [pipeline_id], "stageId": [stage_id]},
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import audit, object_types, property_cache
+from localspot.domain import audit, object_types, property_cache, record_store
 from localspot.domain.object_types import ObjectType
 from localspot.domain.property_models import (
     FIELD_TYPES_BY_TYPE,
@@ -24,13 +24,19 @@ from localspot.domain.property_models import (
     PropertyCreate,
     PropertyUpdate,
 )
+from localspot.domain.values import Problem
+from localspot.domain.values import check as check_value
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
+from localspot.protection import Protector
 from localspot.runtime import Runtime
 from localspot.store.engine import fetch
 from localspot.store.schema import property_definitions as defs
 from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
+
+# Records named in the error when a type change does not fit stored values; ids only.
+MAX_MISFITS_SHOWN = 10
 
 # Reading --------------------------------------------------------------------------------------
 
@@ -404,12 +410,13 @@ def update_property(
     body = parse_input(PropertyUpdate, raw)
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        return _update(conn, caller, rt.clock.now(), object_type, name, body)
+        return _update(conn, caller, rt.protector, rt.clock.now(), object_type, name, body)
 
 
 def _update(
     conn: Connection,
     caller: Caller,
+    protector: Protector,
     now: datetime,
     object_type: ObjectType,
     name: str,
@@ -446,12 +453,47 @@ def _update(
         updated_user_id=str(caller.user_id) if caller.user_id is not None else None,
     )
     conn.execute(update(defs).where(defs.c.id == current.id).values(changes))
+    updated = _find(conn, caller.hub_id, object_type, name)
+    if (updated.type, updated.field_type) != (current.type, current.field_type):
+        _rederive_values(conn, caller, protector, object_type, updated)
     changed = sorted(k for k in body.model_dump(exclude_unset=True, by_alias=True))
     _audit_change(
         conn, caller, now, object_type.id, current.data_sensitivity, name, "update", changed
     )
     property_cache.touch(conn, caller.hub_id, [object_type.id])
-    return _find(conn, caller.hub_id, object_type, name)
+    return updated
+
+
+def _rederive_values(
+    conn: Connection, caller: Caller, protector: Protector, object_type: ObjectType, definition: Any
+) -> None:
+    """Stored values checked and given their search forms under a changed type or field type.
+
+    Search and sorting read the derived forms, so a value kept under its old type's forms
+    would drop out of range filters and sort among unset records. A value that does not fit
+    the new type refuses the whole change (the caller's transaction rolls back); the error
+    counts them and names records, never a value.
+    """
+    sensitive = definition.data_sensitivity != "non_sensitive"
+    fitting, misfits = [], []
+    texts = record_store.stored_texts(conn, protector, caller.hub_id, object_type, definition)
+    for record_id, text in texts:
+        stored = check_value(definition, text, None, sensitive)
+        if isinstance(stored, Problem):
+            misfits.append(record_id)
+        else:
+            fitting.append((record_id, stored))
+    if misfits:
+        count = len(misfits)
+        shown = sorted(misfits)[:MAX_MISFITS_SHOWN]
+        raise validation_error(
+            f"Property {definition.name} cannot become type {definition.type} "
+            f"(fieldType {definition.field_type}): {count} existing "
+            f"{'value does' if count == 1 else 'values do'} not fit it. Change or clear "
+            "those values first.",
+            context={"propertyName": [definition.name], "objectIds": [str(i) for i in shown]},
+        )
+    record_store.rederive(conn, protector, caller.hub_id, object_type, definition, fitting)
 
 
 def archive_property(rt: Runtime, caller: Caller, object_key: str, name: str) -> None:

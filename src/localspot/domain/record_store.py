@@ -382,17 +382,73 @@ def _columns(
     stored: Stored,
 ) -> tuple[str | None, str | None, float | None, bytes | None, str | None]:
     """(value, value_norm, value_num, value_ct, value_bidx) as stored."""
-    if stored.text == "" or not policy.is_protected(definition.data_sensitivity):
-        return stored.text, stored.norm, stored.num, None, None
+    norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
+    if bidx is None:
+        return stored.text, norm, num, None, None
     ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
+    return None, None, None, protector.seal(ref, stored.text), bidx
+
+
+def _derived(
+    protector: Protector, hub_id: int, object_type: ObjectType, definition: Any, stored: Stored
+) -> tuple[str | None, float | None, str | None]:
+    """(value_norm, value_num, value_bidx): what search compares instead of the value."""
+    if stored.text == "" or not policy.is_protected(definition.data_sensitivity):
+        return stored.norm, stored.num, None
     norm = stored.text.strip().lower() if definition.type != "enumeration" else stored.text
-    return (
-        None,
-        None,
-        None,
-        protector.seal(ref, stored.text),
-        protector.blind_index(hub_id, object_type.id, definition.name, norm),
+    return None, None, protector.blind_index(hub_id, object_type.id, definition.name, norm)
+
+
+def stored_texts(
+    conn: Connection, protector: Protector, hub_id: int, object_type: ObjectType, definition: Any
+) -> list[tuple[int, str]]:
+    """(record id, value) for every record holding a value of ``definition``, archived too."""
+    rows = fetch(
+        conn,
+        "SELECT record_id, value, value_ct FROM record_values WHERE property_id = ?",
+        (definition.id,),
     )
+    out = []
+    for record_id, value, sealed in rows:
+        if sealed is not None:
+            ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
+            value = protector.open(ref, sealed)
+        out.append((record_id, value))
+    return out
+
+
+def rederive(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    definition: Any,
+    values: list[tuple[int, Stored]],
+) -> None:
+    """Recomputes the search forms and terms of stored values under a changed definition.
+
+    The value itself (plaintext or sealed) and its history stay as they were written: only
+    what search compares changes, computed as a write under ``definition`` would.
+    """
+    rows = []
+    terms: list[tuple] = []
+    protected = policy.is_protected(definition.data_sensitivity)
+    for record_id, stored in values:
+        norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
+        rows.append((norm, num, bidx, record_id, definition.id))
+        terms += [
+            (definition.id, term, record_id) for term in stored_terms(definition, stored, protected)
+        ]
+    if rows:
+        execute_many(
+            conn,
+            "UPDATE record_values SET value_norm = ?, value_num = ?, value_bidx = ? "
+            "WHERE record_id = ? AND property_id = ?",
+            rows,
+        )
+    conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
+    if terms:
+        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
 
 
 def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> int | None:
