@@ -359,8 +359,8 @@ def _tree(rng: random.Random, universe: list[dict[str, Any]]) -> dict[str, Any]:
     return body
 
 
-CHUNKS = 4
-MAX_PAGES = 8
+CHUNKS = 8
+MAX_PAGES = 5
 
 
 def _page_size(rng: random.Random, hits: int) -> int:

@@ -474,6 +474,9 @@ def _rederive_values(
     the new type refuses the whole change (the caller's transaction rolls back); the error
     counts them and names records, never a value.
     """
+    # TODO(properties): every value is held in memory within one write transaction, and on
+    # PostgreSQL a record write checked against the old type may commit after this read (the
+    # definition row is not locked); chunk it and lock the definition for large stores.
     sensitive = definition.data_sensitivity != "non_sensitive"
     fitting, misfits = [], []
     texts = record_store.stored_texts(conn, protector, caller.hub_id, object_type, definition)
