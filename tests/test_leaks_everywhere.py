@@ -209,10 +209,11 @@ def test_canaries_show_only_to_callers_who_may_read_them(
             == 200
         )
         submissions = http.get(f"/form-integrations/v1/submissions/forms/{form['id']}")
+        new_value = leakcheck.canary("NEW")
         assert (
             http.patch(
                 f"/crm/v3/objects/contacts/{planted[0].record_id}",
-                json={"properties": {"passport_number": leakcheck.canary("NEW")}},
+                json={"properties": {"passport_number": new_value}},
             ).status_code
             == 200
         )
@@ -233,7 +234,7 @@ def test_canaries_show_only_to_callers_who_may_read_them(
             f"/localspot/v1/audit?hubId={owner.hub_id}&format=jsonl",
         )
     )
-    everything = [p.value for p in planted] + [submitted_value]
+    everything = [p.value for p in planted] + [submitted_value, new_value]
     payloads = b"".join(r.body for r in receiver.requests).decode()
     assert leakcheck.scan_text("webhook payloads", payloads, everything) == []
     assert leakcheck.scan_text("control plane", control, everything) == []
