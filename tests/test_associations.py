@@ -172,17 +172,32 @@ def test_batch_create_read_archive_with_partial_failure(
     batch = v3.crm.associations.v4.batch_api
     spec = [AssociationSpec(association_category=HS, association_type_id=279)]
 
-    def post(from_id: str) -> PublicAssociationMultiPost:
+    def post(from_id: str, to_id: str = company) -> PublicAssociationMultiPost:
         return PublicAssociationMultiPost(
-            _from=PublicObjectId(id=from_id), to=PublicObjectId(id=company), types=spec
+            _from=PublicObjectId(id=from_id), to=PublicObjectId(id=to_id), types=spec
         )
 
-    made = batch.create(
-        "contacts",
-        "companies",
-        BatchInputPublicAssociationMultiPost(inputs=[post(c) for c in contacts] + [post("31337")]),
+    inputs = [post(c) for c in contacts] + [post("31337"), post(contacts[0], "424242")]
+    made, status, _ = batch.create_with_http_info(
+        "contacts", "companies", BatchInputPublicAssociationMultiPost(inputs=inputs)
     )
+    assert status == 207
     assert len(made.results) == 2
+    assert {(r.from_object_id, r.to_object_id) for r in made.results} == {
+        (c, company) for c in contacts
+    }
+    # Each bad input is its own error, naming the side and the id that does not exist.
+    assert made.num_errors == 2
+    assert [e.category for e in made.errors] == ["VALIDATION_ERROR"] * 2
+    assert [e.sub_category for e in made.errors] == ["crm.associations.INVALID_OBJECT_IDS"] * 2
+    assert [e.context for e in made.errors] == [
+        {"fromObjectId": ["31337"]},
+        {"toObjectId": ["424242"]},
+    ]
+    assert [e.message for e in made.errors] == [
+        "These records do not exist or are archived: contact 31337",
+        "These records do not exist or are archived: company 424242",
+    ]
     raw = http.post(
         "/crm/v4/associations/contacts/companies/batch/create",
         json={

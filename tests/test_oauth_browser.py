@@ -32,14 +32,28 @@ CHROMIUM = os.environ.get("LOCALSPOT_CHROMIUM", "/usr/bin/chromium")
 READ = "crm.objects.contacts.read"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; scripts/test does it)",
-)
+
+def require_chromium(chromium: str, ci: bool) -> None:
+    """Skip without Chromium on a developer's machine; under CI, where scripts/test installs
+    Debian's package, its absence is a failure rather than a silently skipped test."""
+    if Path(chromium).exists():
+        return
+    reason = f"no Chromium at {chromium} (Debian: apt-get install chromium; scripts/test does it)"
+    if ci:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.mark.parametrize("ci", [True, False])
+def test_missing_chromium_fails_under_ci_and_skips_otherwise(tmp_path: Path, ci: bool) -> None:
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="no Chromium at"):
+        require_chromium(str(tmp_path / "no-chromium"), ci=ci)
 
 
 @pytest.fixture(scope="module")
 def browser():
+    require_chromium(CHROMIUM, ci=os.environ.get("CI") == "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -155,8 +169,16 @@ def test_install_in_chromium(server: LocalSpotServer, browser, tmp_path: Path) -
         client_id=app.client_id,
         client_secret=app.client_secret,
     )
+    assert refreshed.access_token != tokens.access_token
     auth = {"Authorization": f"Bearer {refreshed.access_token}"}
     assert httpx.get(f"{server.url}/crm/v3/properties/contacts", headers=auth).status_code == 200
+    read = httpx.get(
+        f"{server.url}/crm/v3/objects/contacts/{contact['id']}",
+        params={"properties": "passport_number"},
+        headers=auth,
+    )
+    assert read.status_code == 200, read.text
+    assert read.json()["properties"]["passport_number"] == "PX-77"
 
 
 def test_refusal_page_in_chromium(server: LocalSpotServer, browser, tmp_path: Path) -> None:

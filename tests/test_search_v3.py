@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import hubspot
 import pytest
 from hubspot.crm.contacts import ApiException, Filter, FilterGroup, PublicObjectSearchRequest
 
@@ -32,13 +35,16 @@ def _create(http: httpx.Client, *props: dict[str, str]) -> list[str]:
     return sorted((r["id"] for r in response.json()["results"]), key=int)
 
 
-def _bad(http: httpx.Client, body: dict[str, Any], status: int = 400) -> dict[str, Any]:
-    response = http.post(SEARCH, json=body)
-    assert response.status_code == status, response.text
-    error = response.json()
-    assert error["status"] == "error" and error["correlationId"]
-    if status == 400:
-        assert error["category"] == "VALIDATION_ERROR"
+def _sdk_refusal(client: hubspot.HubSpot, body: dict[str, Any], status: int) -> dict[str, Any]:
+    """The error body hubspot-api-client raises for a contacts search sent as a plain dict."""
+    with pytest.raises(ApiException) as raised:
+        client.crm.contacts.search_api.do_search(public_object_search_request=body)
+    assert raised.value.status == status, raised.value.body
+    error = json.loads(raised.value.body)
+    assert error["status"] == "error"
+    assert str(uuid.UUID(error["correlationId"])) == error["correlationId"]
+    assert raised.value.headers["X-HubSpot-Correlation-Id"] == error["correlationId"]
+    assert "results" not in error
     return error  # type: ignore[no-any-return]
 
 
@@ -114,45 +120,165 @@ def test_sorts_query_and_tokens(http: httpx.Client) -> None:
     assert [r["id"] for r in found["results"]] == [ids[1]]
 
 
+def _cannot_build(problem: str) -> list[dict[str, str]]:
+    message = f"Cannot build Filter, {problem}"
+    return [{"message": message, "code": "INVALID_INPUT", "in": "filterGroups[0].filters[0]"}]
+
+
+NO_SUCH_PROPERTY = [
+    {
+        "message": 'Property "no_such_property" does not exist',
+        "code": "PROPERTY_DOESNT_EXIST",
+        "context": {"propertyName": ["no_such_property"]},
+    }
+]
+OPERATORS = "EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, "
+OPERATORS += "CONTAINS_TOKEN, NOT_CONTAINS_TOKEN"
+
+
+# Each case: the body sent (a plain dict, so the client's models cannot refuse it first), the
+# whole message, and the errors[] and context the server sets (None: the key is absent).
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "message", "errors", "context"),
     [
-        ({"filterGroups": [{"filters": [_eq("email", "x")]}] * 6}, "Too many filter groups"),
-        (_body(*[_eq("email", "x")] * 7), "Too many filters in filterGroups[0]"),
-        ({"filterGroups": [{"filters": [_eq("email", "x")] * 5}] * 4}, "Too many filters: "),
-        ({"limit": 201}, "limit must be between 1 and 200"),
-        ({"limit": 0}, "limit must be between 1 and 200"),
-        ({"query": "x" * 3001}, "query is too long"),
-        ({"after": "10000"}, "Search results are limited to 10000"),
-        ({"after": "abc"}, "after must be a paging cursor"),
-        (_body({"propertyName": "email", "operator": "LIKE", "value": "x"}), "operator 'LIKE'"),
-        (_body({"propertyName": "email", "operator": "EQ"}), "operator EQ requires a value"),
+        (
+            {"filterGroups": [{"filters": [_eq("email", "x")]}] * 6},
+            "Too many filter groups: at most 5 are allowed.",
+            [
+                {
+                    "message": "too many filter groups",
+                    "code": "TOO_MANY_FILTER_GROUPS",
+                    "in": "filterGroups",
+                }
+            ],
+            None,
+        ),
+        (
+            _body(*[_eq("email", "x")] * 7),
+            "Too many filters in filterGroups[0].filters: a filter group holds at most 6 filters.",
+            [
+                {
+                    "message": "too many filters",
+                    "code": "TOO_MANY_FILTERS",
+                    "in": "filterGroups[0].filters",
+                }
+            ],
+            None,
+        ),
+        (
+            {"filterGroups": [{"filters": [_eq("email", "x")] * 5}] * 4},
+            "Too many filters: a search holds at most 18 filters across its filter groups.",
+            [{"message": "too many filters", "code": "TOO_MANY_FILTERS", "in": "filters"}],
+            None,
+        ),
+        ({"limit": 201}, "limit must be between 1 and 200", None, {"limit": ["201"]}),
+        ({"limit": 0}, "limit must be between 1 and 200", None, {"limit": ["0"]}),
+        (
+            {"query": "x" * 3001},
+            "query is too long: at most 3000 characters.",
+            None,
+            {"query": ["3001 characters"]},
+        ),
+        (
+            {"after": "10000"},
+            "Search results are limited to 10000: paging past them is not supported. "
+            "Narrow the search with filters instead.",
+            None,
+            {"after": ["10000"]},
+        ),
+        (
+            {"after": "abc"},
+            "after must be a paging cursor from a previous page",
+            None,
+            {"after": ["abc"]},
+        ),
+        (
+            _body({"propertyName": "email", "operator": "LIKE", "value": "x"}),
+            f"Invalid input JSON: operator 'LIKE' is not one of the values accepted: [{OPERATORS}]",
+            [
+                {
+                    "message": "Unknown operator 'LIKE'",
+                    "code": "INVALID_OPERATOR",
+                    "in": "filterGroups[0].filters[0].operator",
+                }
+            ],
+            None,
+        ),
+        (
+            _body({"propertyName": "email", "operator": "EQ"}),
+            "Invalid input JSON: Cannot build Filter, problem: operator EQ requires a value",
+            _cannot_build("problem: operator EQ requires a value"),
+            None,
+        ),
         (
             _body({"propertyName": "email", "operator": "BETWEEN", "value": "a"}),
-            "operator BETWEEN requires a highValue",
+            "Invalid input JSON: Cannot build Filter, "
+            "problem: operator BETWEEN requires a highValue",
+            _cannot_build("problem: operator BETWEEN requires a highValue"),
+            None,
         ),
-        (_body({"propertyName": "email", "operator": "IN"}), "operator IN requires values"),
+        (
+            _body({"propertyName": "email", "operator": "IN"}),
+            "Invalid input JSON: Cannot build Filter, problem: operator IN requires values",
+            _cannot_build("problem: operator IN requires values"),
+            None,
+        ),
         (
             _body({"propertyName": "email", "operator": "HAS_PROPERTY", "value": "x"}),
+            "Invalid input JSON: Cannot build Filter, problem: "
             "operator HAS_PROPERTY does not take a value",
+            _cannot_build("problem: operator HAS_PROPERTY does not take a value"),
+            None,
         ),
-        (_body({"operator": "EQ", "value": "x"}), "not set [propertyName]"),
-        (_body(_eq("no_such_property", "x")), 'Property "no_such_property" does not exist'),
+        (
+            _body({"operator": "EQ", "value": "x"}),
+            "Invalid input JSON: Cannot build Filter, "
+            "some of required attributes are not set [propertyName]",
+            _cannot_build("some of required attributes are not set [propertyName]"),
+            None,
+        ),
+        (
+            _body(_eq("no_such_property", "x")),
+            'Property "no_such_property" does not exist on contacts; '
+            "search filters and sorts need existing properties.",
+            NO_SUCH_PROPERTY,
+            None,
+        ),
         (
             {"sorts": [{"propertyName": "no_such_property", "direction": "ASCENDING"}]},
-            'Property "no_such_property" does not exist',
+            'Property "no_such_property" does not exist on contacts; '
+            "search filters and sorts need existing properties.",
+            NO_SUCH_PROPERTY,
+            None,
         ),
-        (_body(_eq("createdate", "yesterday")), "needs epoch milliseconds or an ISO 8601 date"),
+        (
+            _body(_eq("createdate", "yesterday")),
+            'Invalid filter on "createdate": EQ needs epoch milliseconds or an ISO 8601 date '
+            "for a datetime property.",
+            None,
+            {"propertyName": ["createdate"]},
+        ),
         (
             _body({"propertyName": "createdate", "operator": "CONTAINS_TOKEN", "value": "1"}),
-            "CONTAINS_TOKEN applies to text",
+            'Invalid filter on "createdate": CONTAINS_TOKEN applies to text and enumeration '
+            "properties, not to a datetime property.",
+            None,
+            {"propertyName": ["createdate"]},
         ),
     ],
 )
 def test_malformed_searches_get_validation_errors(
-    http: httpx.Client, body: dict[str, Any], message: str
+    v3: hubspot.HubSpot,
+    body: dict[str, Any],
+    message: str,
+    errors: list[dict[str, Any]] | None,
+    context: dict[str, list[str]] | None,
 ) -> None:
-    assert message in _bad(http, body)["message"]
+    error = _sdk_refusal(v3, body, 400)
+    assert error["category"] == "VALIDATION_ERROR"
+    assert error["message"] == message
+    assert error.get("errors") == errors
+    assert error.get("context") == context
 
 
 def test_sdk_sees_a_400_for_an_unknown_property(server: LocalSpotServer, full_app: App) -> None:
@@ -183,6 +309,35 @@ def test_without_the_read_scope_search_is_refused(
     server: LocalSpotServer, make_app: Callable[..., App]
 ) -> None:
     app = make_app(["crm.objects.companies.read"])
-    with http_client(server, app) as http:
-        error = _bad(http, {}, 403)
+    error = _sdk_refusal(v3_client(server, app), {}, 403)
     assert error["category"] == "MISSING_SCOPES"
+    assert error["message"].startswith("This app hasn't been granted all required scopes")
+    assert error["errors"] == [
+        {
+            "message": "One or more of the following scopes are required.",
+            "context": {"requiredGranularScopes": ["crm.objects.contacts.read"]},
+        }
+    ]
+    assert error["links"] == {"scopes": "https://developers.hubspot.com/scopes"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"{not json",
+            "Invalid input JSON on line 1, column 2: unexpected character, expected a string key",
+        ),
+        (b'[{"limit": 1}]', "Invalid input JSON: expected a JSON object"),
+    ],
+)
+def test_bodies_the_client_cannot_send_get_validation_errors(
+    http: httpx.Client, content: bytes, message: str
+) -> None:
+    """hubspot-api-client always serialises a JSON object, so these go over raw HTTP."""
+    response = http.post(SEARCH, content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["status"] == "error" and error["correlationId"]
+    assert error["category"] == "VALIDATION_ERROR"
+    assert error["message"] == message

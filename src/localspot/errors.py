@@ -109,6 +109,23 @@ def missing_scopes(required: list[str]) -> HubSpotError:
     )
 
 
+def unreadable_sealed_value(
+    object_singular: str, record_id: int, property_name: str
+) -> HubSpotError:
+    """500 for a sealed value that fails authentication: altered in the store, copied from
+    another record or property, or sealed under a key the keyring no longer holds. Not the
+    caller's fault, and a retry cannot help; only names and ids, never a value."""
+    return HubSpotError(
+        500,
+        "INTERNAL_ERROR",
+        "A stored sensitive value failed its integrity check and cannot be served: "
+        f"property {property_name} of {object_singular} {record_id}. It was altered outside "
+        "LocalSpot or sealed under a key the keyring no longer holds; an administrator must "
+        "restore it.",
+        context={"objectId": [str(record_id)], "propertyName": [property_name]},
+    )
+
+
 def invalid_authentication() -> HubSpotError:
     return HubSpotError(
         401,

@@ -8,6 +8,7 @@ column. Access decisions are made before these functions are called.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -19,7 +20,8 @@ from localspot import policy
 from localspot.domain.object_types import ObjectType
 from localspot.domain.search_terms import stored_terms
 from localspot.domain.values import Stored, ms_to_iso
-from localspot.protection import Protector, ValueRef
+from localspot.errors import unreadable_sealed_value
+from localspot.protection import KeyringError, Protector, ValueRef
 from localspot.store.engine import execute_many, fetch
 from localspot.store.schema import (
     record_history,
@@ -34,6 +36,8 @@ VIRTUAL = frozenset(
     {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_ticket_id"}
 )
 MAX_MERGE_DEPTH = 10
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -188,9 +192,35 @@ def load_values(
     for record_id, property_id, value, sealed in rows:
         name = by_id[property_id].name
         if sealed is not None:
-            value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), sealed)
+            value = open_sealed(
+                protector, object_type, ValueRef(hub_id, object_type.id, record_id, name), sealed
+            )
         out[record_id][name] = value
     return out
+
+
+def open_sealed(protector: Protector, object_type: ObjectType, ref: ValueRef, sealed: bytes) -> str:
+    """The plaintext, or HubSpot's error body when the envelope fails to open: never garbage,
+    never another record's value (AES-GCM binds each envelope to its record and property)."""
+    try:
+        return protector.open(ref, sealed)
+    except KeyringError as exc:  # SealedValueError, or a key no longer held
+        # Ids and names only; the protection error's text holds no value either.
+        log.error(
+            "sealed value failed its integrity check",
+            extra={
+                "fields": {
+                    "hubId": ref.hub_id,
+                    "objectTypeId": ref.object_type_id,
+                    "recordId": ref.record_id,
+                    "property": ref.property_name,
+                    "reason": str(exc),
+                }
+            },
+        )
+        raise unreadable_sealed_value(
+            object_type.singular, ref.record_id, ref.property_name
+        ) from None
 
 
 def _marks(count: int) -> str:
@@ -231,7 +261,8 @@ def load_history(
         name = by_id[row.property_id].name
         value = row.value
         if row.value_ct is not None:
-            value = protector.open(ValueRef(hub_id, object_type.id, record_id, name), row.value_ct)
+            ref = ValueRef(hub_id, object_type.id, record_id, name)
+            value = open_sealed(protector, object_type, ref, row.value_ct)
         entry: dict[str, Any] = {
             "value": value,
             "timestamp": ms_to_iso(row.timestamp_ms),
