@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from localspot.testing import LocalSpotServer
-from tests.records_helpers import add_property
+from tests.records_helpers import add_property, all_ids
 
 pytestmark = pytest.mark.replayable
 
@@ -336,3 +336,97 @@ def test_a_batch_naming_one_record_twice_is_refused(http: httpx.Client, path: st
     assert (
         http.get(f"/crm/v3/objects/contacts/{record_id}").json()["properties"]["firstname"] == "One"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sensitivity", "value"),
+    [
+        ("email", None, "at2@x.org"),
+        ("member_code", "non_sensitive", "M-7"),
+        ("passport_number", "sensitive", "P-77"),
+    ],
+)
+def test_a_unique_value_twice_in_one_batch_create_names_no_record(
+    http: httpx.Client, name: str, sensitivity: str | None, value: str
+) -> None:
+    if sensitivity is not None:
+        add_property(
+            http,
+            "contacts",
+            "contactinformation",
+            name=name,
+            sensitivity=sensitivity,
+            hasUniqueValue=True,
+        )
+    before = all_ids(http, "contacts")
+    inputs = [
+        {"properties": {"firstname": "A", name: value}},
+        {"properties": {"firstname": "B", name: value}},
+    ]
+    if name != "email":
+        inputs = [
+            {"properties": {**i["properties"], "email": f"u{n}@x.org"}}
+            for n, i in enumerate(inputs)
+        ]
+    response = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["context"] == {"propertyName": [name]}
+    assert name in body["message"]
+    assert (value in response.text) is (sensitivity != "sensitive")
+    assert "Existing ID" not in body["message"]
+    assert "already has that value" not in body["message"]
+    assert all_ids(http, "contacts") == before
+    # The ids the failed batch drew are handed out again on SQLite: none may be named.
+    after = _contact(http, **{name: value, **({} if name == "email" else {"email": "n@x.org"})})
+    assert after not in body["message"]
+
+
+def test_a_unique_value_twice_in_one_batch_update_names_no_record(http: httpx.Client) -> None:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="member_code",
+        sensitivity="non_sensitive",
+        hasUniqueValue=True,
+    )
+    first, second = _contact(http, email="f@x.org"), _contact(http, email="s@x.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/update",
+        json={
+            "inputs": [
+                {"id": first, "properties": {"member_code": "M-1"}},
+                {"id": second, "properties": {"member_code": "M-1"}},
+            ]
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert first not in response.json()["message"]
+    assert second not in response.json()["message"]
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": first}, {"id": second}], "properties": ["member_code"]},
+    )
+    assert [r["properties"]["member_code"] for r in read.json()["results"]] == [None, None]
+
+
+def test_a_repeated_value_across_traced_inputs_names_the_earlier_record(
+    http: httpx.Client,
+) -> None:
+    # Each traced input commits on its own, so the earlier record exists and may be named.
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json={
+            "inputs": [
+                {"properties": {"email": "tr@x.org"}, "objectWriteTraceId": "a"},
+                {"properties": {"email": "tr@x.org"}, "objectWriteTraceId": "b"},
+            ]
+        },
+    )
+    assert response.status_code == 207
+    [made] = response.json()["results"]
+    [error] = response.json()["errors"]
+    assert error["message"] == f"Contact already exists. Existing ID: {made['id']}"
+    assert http.get(f"/crm/v3/objects/contacts/{made['id']}").status_code == 200
