@@ -208,3 +208,40 @@ def test_sdks_read_and_write_sensitive_values(server, full_app) -> None:  # type
         sdk_client(server, plain).crm.objects.contacts.get(
             created.id, properties=["passport_number"]
         )
+
+
+@pytest.mark.parametrize("may_read", [False, True])
+def test_a_unique_clash_names_the_holder_only_to_a_reader(  # type: ignore[no-untyped-def]
+    server: LocalSpotServer, full_app, may_read: bool
+) -> None:
+    with http_client(server, full_app) as http:
+        add_property(http, "contacts", "contactinformation", hasUniqueValue=True)
+        holder = http.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "h@example.org", "passport_number": "P-HELD"}},
+        ).json()["id"]
+        target = http.post(
+            "/crm/v3/objects/contacts", json={"properties": {"email": "t@example.org"}}
+        ).json()["id"]
+    read_scope, write_scope = SENSITIVE["contacts"]
+    scopes = [*BASE_SCOPES["contacts"], write_scope, *([read_scope] if may_read else [])]
+    writer = server.new_app(scopes, hub_id=full_app.hub_id)
+    with http_client(server, writer) as http:
+        updated = http.patch(
+            f"/crm/v3/objects/contacts/{target}",
+            json={"properties": {"passport_number": "P-HELD"}},
+        )
+        created = http.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "c@example.org", "passport_number": "P-HELD"}},
+        )
+    for response in (updated, created):
+        assert response.status_code == 400, response.text
+        message = response.json()["message"]
+        assert "value=REDACTED" in message
+        assert "P-HELD" not in response.text
+        if may_read:
+            assert message.endswith(f". {holder} already has that value.")
+        else:
+            assert message.endswith(". Another record already has that value.")
+    assert updated.json()["message"].split(" on ", 1)[1].startswith(f"{target}.")

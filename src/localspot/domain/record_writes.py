@@ -401,9 +401,16 @@ class Writer:
         )
 
     def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
+        # Naming the holder of a value tells the caller that record's value.
+        named = policy.may_name_holder(
+            self.caller, self.object_type.id, definition.data_sensitivity
+        )
         if creating and self._is_email(definition):
+            if not named:
+                return conflict("Contact already exists.")
             return conflict(f"Contact already exists. Existing ID: {holder}")
         shown = "REDACTED" if policy.is_protected(definition.data_sensitivity) else change.new.text
+        who = str(holder) if named else "Another record"
         legacy = _LEGACY_TYPE.get(self.object_type.id)
         type_id = (
             f"ObjectTypeId{{legacyObjectType={legacy}}}"
@@ -413,7 +420,7 @@ class Writer:
         return validation_error(
             f"Cannot set PropertyValueCoordinates{{portalId={self.caller.hub_id}, "
             f"objectTypeId={type_id}, propertyName={definition.name}, value={shown}}} on "
-            f"{change.record_id}. {holder} already has that value.",
+            f"{change.record_id}. {who} already has that value.",
             context={"propertyName": [definition.name]},
         )
 
