@@ -430,3 +430,24 @@ def test_a_repeated_value_across_traced_inputs_names_the_earlier_record(
     [error] = response.json()["errors"]
     assert error["message"] == f"Contact already exists. Existing ID: {made['id']}"
     assert http.get(f"/crm/v3/objects/contacts/{made['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["batch/read", "batch/archive", "batch/update", "batch/upsert"])
+@pytest.mark.parametrize("given", [{"id": None}, {"id": True}, {"id": {"x": 1}}, {}])
+def test_a_batch_input_without_a_usable_id_is_400(
+    http: httpx.Client, path: str, given: dict[str, object]
+) -> None:
+    record_id = _contact(http, email="keep@example.org")
+    item: dict[str, object] = {**given}
+    if path in ("batch/update", "batch/upsert"):
+        item["properties"] = {"firstname": "Changed"}
+    if path == "batch/upsert":
+        item["idProperty"] = "email"
+    response = http.post(
+        f"/crm/v3/objects/contacts/{path}", json={"inputs": [{"id": record_id}, item]}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert "inputs[1].id" in response.json()["message"]
+    kept = http.get(f"/crm/v3/objects/contacts/{record_id}").json()
+    assert kept["properties"]["firstname"] is None
