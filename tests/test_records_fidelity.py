@@ -451,3 +451,28 @@ def test_a_batch_input_without_a_usable_id_is_400(
     assert "inputs[1].id" in response.json()["message"]
     kept = http.get(f"/crm/v3/objects/contacts/{record_id}").json()
     assert kept["properties"]["firstname"] is None
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"properties": {}}, {"properties": {"firstname": "Same", "lastname": None}}]
+)
+def test_a_patch_with_nothing_to_change_changes_nothing(
+    server: LocalSpotServer, http: httpx.Client, body: dict[str, object]
+) -> None:
+    record_id = _contact(http, email="still@example.org", firstname="Same")
+    before = http.get(
+        f"/crm/v3/objects/contacts/{record_id}", params={"propertiesWithHistory": "firstname"}
+    ).json()
+    server.advance_clock(seconds=5)
+    response = http.patch(f"/crm/v3/objects/contacts/{record_id}", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == record_id
+    assert response.json()["updatedAt"] == before["updatedAt"]
+    assert (
+        response.json()["properties"]["lastmodifieddate"]
+        == (before["properties"]["lastmodifieddate"])
+    )
+    after = http.get(
+        f"/crm/v3/objects/contacts/{record_id}", params={"propertiesWithHistory": "firstname"}
+    ).json()
+    assert after == before

@@ -258,6 +258,9 @@ class Writer:
             for d, s in checked
             if previous.get(d.name) != s.text
         ]
+        if not changes:
+            # Nothing to change leaves the record as it was, its modified date included.
+            return changes
         self._claim_unique(changes, creating=False)
         record_store.write_changes(
             self.conn,
