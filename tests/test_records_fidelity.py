@@ -513,3 +513,27 @@ def test_non_finite_numbers_are_refused(value: float) -> None:
     # JSON cannot carry them, but other faces and the control plane call coerce too.
     with pytest.raises(TypeError):
         coerce(value)
+
+
+@pytest.mark.parametrize("archived", ["false", "true"])
+def test_reads_resolve_a_merged_id_to_the_survivor(http: httpx.Client, archived: str) -> None:
+    primary = _contact(http, email="keeps@example.org")
+    merged = _contact(http, email="folds@example.org")
+    assert (
+        http.post(
+            "/crm/v3/objects/contacts/merge",
+            json={"primaryObjectId": primary, "objectIdToMerge": merged},
+        ).status_code
+        == 200
+    )
+    got = http.get(f"/crm/v3/objects/contacts/{merged}", params={"archived": archived})
+    assert got.status_code == 200, got.text
+    assert got.json()["id"] == primary
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        params={"archived": archived},
+        json={"inputs": [{"id": merged}], "properties": ["email"]},
+    )
+    assert read.status_code == 200, read.text
+    assert [r["id"] for r in read.json()["results"]] == [primary]
+    assert read.json()["results"][0]["properties"]["email"] == "keeps@example.org"
