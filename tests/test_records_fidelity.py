@@ -194,22 +194,80 @@ def test_batch_read_reports_missing_ids_in_a_207(http: httpx.Client) -> None:
 
 def test_failed_batch_writes_nothing(http: httpx.Client) -> None:
     _contact(http, email="exists@example.org")
+    before = all_ids(http, "contacts")
     response = http.post(
         "/crm/v3/objects/contacts/batch/create",
         json={
             "inputs": [
                 {"properties": {"email": "fresh1@example.org"}},
+                {"properties": {"email": "fresh2@example.org"}},
                 {"properties": {"email": "exists@example.org"}},
+                {"properties": {"email": "fresh3@example.org"}},
             ]
         },
     )
     assert response.status_code == 409
+    assert all_ids(http, "contacts") == before
     assert (
         http.get(
             "/crm/v3/objects/contacts/fresh1@example.org", params={"idProperty": "email"}
         ).status_code
         == 404
     )
+
+
+def _tiered_contacts(http: httpx.Client) -> list[str]:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="tier",
+        sensitivity="non_sensitive",
+        type="enumeration",
+        fieldType="select",
+        options=[{"label": x, "value": x, "hidden": False} for x in ("gold", "silver")],
+    )
+    return [_contact(http, email=f"b{n}@example.org", firstname=f"F{n}") for n in range(5)]
+
+
+def _snapshot(http: httpx.Client, ids: list[str]) -> list[dict[str, object]]:
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={
+            "inputs": [{"id": i} for i in ids],
+            "properties": ["firstname", "tier", "email"],
+            "propertiesWithHistory": ["firstname", "tier", "email"],
+        },
+    )
+    assert read.status_code == 200, read.text
+    return sorted(read.json()["results"], key=lambda r: int(r["id"]))
+
+
+@pytest.mark.parametrize("path", ["batch/update", "batch/upsert"])
+@pytest.mark.parametrize("failure", ["bad option", "clash"])
+def test_a_batch_failing_at_a_later_input_applies_none_of_the_earlier_ones(
+    http: httpx.Client, path: str, failure: str
+) -> None:
+    ids = _tiered_contacts(http)
+    _contact(http, email="held@example.org")
+    before_ids = all_ids(http, "contacts")
+    before = _snapshot(http, ids)
+    bad = {"tier": "platinum"} if failure == "bad option" else {"email": "held@example.org"}
+    inputs = []
+    for n, record_id in enumerate(ids):
+        changed: dict[str, str] = {"firstname": f"G{n}", "tier": "gold"}
+        key: dict[str, str] = {"id": record_id}
+        if path == "batch/upsert":
+            key = {"id": f"b{n}@example.org", "idProperty": "email"}
+        inputs.append({**key, "properties": {**changed, **(bad if n == 2 else {})}})
+    if path == "batch/upsert":
+        # A record the batch would have created, before the failing input.
+        inputs.insert(1, {"id": "brand-new@example.org", "idProperty": "email", "properties": {}})
+    response = http.post(f"/crm/v3/objects/contacts/{path}", json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert _snapshot(http, ids) == before
+    assert all_ids(http, "contacts") == before_ids
 
 
 def test_batch_with_trace_ids_is_207_per_input(http: httpx.Client) -> None:

@@ -10,7 +10,7 @@ from hubspot.crm.contacts.exceptions import ApiException
 
 from localspot.testing import LocalSpotServer
 from tests.conftest import http_client, sdk_client, v3_client
-from tests.records_helpers import STANDARD, add_custom_object, add_property
+from tests.records_helpers import STANDARD, add_custom_object, add_property, all_ids
 
 pytestmark = pytest.mark.replayable
 
@@ -33,6 +33,11 @@ SENSITIVE = {
     "deals": ("crm.objects.deals.sensitive.read.v2", "crm.objects.deals.sensitive.write.v2"),
     "tickets": ("tickets.sensitive.v2", "tickets.sensitive.v2"),
     "custom": ("crm.objects.custom.sensitive.read.v2", "crm.objects.custom.sensitive.write.v2"),
+}
+# A scope that reads sensitive values and writes none: tickets.sensitive would grant both.
+READ_ONLY = {
+    **{kind: read for kind, (read, _) in SENSITIVE.items()},
+    "tickets": "crm.objects.tickets.sensitive.read.v2",
 }
 
 
@@ -87,6 +92,66 @@ def test_passport_number_lifecycle(server: LocalSpotServer, full_app, kind: str)
         }
 
 
+def _stored(server: LocalSpotServer, full_app, object_type: str, record_id: str):  # type: ignore[no-untyped-def]
+    """The record's passport value and history, and every record id of the object."""
+    with http_client(server, full_app) as http:
+        record = http.get(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            params={"properties": "passport_number", "propertiesWithHistory": "passport_number"},
+        ).json()
+        return (
+            record["properties"]["passport_number"],
+            record["propertiesWithHistory"]["passport_number"],
+            record["updatedAt"],
+            all_ids(http, object_type),
+        )
+
+
+def _refused_writes(http, object_type: str, record_id: str, base: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Every kind of write that would set a sensitive value to X, a value the record lacks."""
+    new_key = {"id": "999999991", "idProperty": "hs_object_id"}
+    if object_type == "contacts":
+        new_key = {"id": "new-by-upsert@example.org", "idProperty": "email"}
+    return [
+        http.patch(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            json={"properties": {"passport_number": "X"}},
+        ),
+        http.patch(
+            f"/crm/objects/2026-03/{object_type}/{record_id}",
+            json={"properties": {**base, "passport_number": "X"}},
+        ),
+        http.post(
+            f"/crm/v3/objects/{object_type}",
+            json={"properties": {**base, "passport_number": "X"}},
+        ),
+        http.post(
+            f"/crm/v3/objects/{object_type}/batch/create",
+            json={"inputs": [{"properties": {**base, "passport_number": "X"}}]},
+        ),
+        http.post(
+            f"/crm/v3/objects/{object_type}/batch/update",
+            json={"inputs": [{"id": record_id, "properties": {"passport_number": "X"}}]},
+        ),
+        http.post(
+            f"/crm/v3/objects/{object_type}/batch/upsert",
+            json={
+                "inputs": [
+                    {
+                        "id": record_id,
+                        "idProperty": "hs_object_id",
+                        "properties": {"passport_number": "X"},
+                    }
+                ]
+            },
+        ),
+        http.post(
+            f"/crm/v3/objects/{object_type}/batch/upsert",
+            json={"inputs": [{**new_key, "properties": {**base, "passport_number": "X"}}]},
+        ),
+    ]
+
+
 @pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "tickets", "custom"])
 def test_missing_sensitive_scopes_are_refused_and_change_nothing(
     server: LocalSpotServer,
@@ -99,9 +164,12 @@ def test_missing_sensitive_scopes_are_refused_and_change_nothing(
             f"/crm/v3/objects/{object_type}",
             json={"properties": {**base, "passport_number": "P-1"}},
         ).json()["id"]
+    before = _stored(server, full_app, object_type, record_id)
+    assert before[0] == "P-1"
     read_scope, write_scope = SENSITIVE[kind]
     plain = server.new_app(BASE_SCOPES[kind], hub_id=full_app.hub_id)
-    reader = server.new_app([*BASE_SCOPES[kind], read_scope], hub_id=full_app.hub_id)
+    reader = server.new_app([*BASE_SCOPES[kind], READ_ONLY[kind]], hub_id=full_app.hub_id)
+    server.advance_clock(seconds=2)
 
     with http_client(server, plain) as http:
         denied = http.get(
@@ -112,55 +180,30 @@ def test_missing_sensitive_scopes_are_refused_and_change_nothing(
         assert body["category"] == "MISSING_SCOPES"
         assert read_scope in body["errors"][0]["context"]["requiredGranularScopes"]
         assert "P-1" not in denied.text
-        for attempt in (
-            http.patch(
-                f"/crm/v3/objects/{object_type}/{record_id}",
-                json={"properties": {"passport_number": "X"}},
-            ),
-            http.patch(
-                f"/crm/v3/objects/{object_type}/{record_id}",
-                json={"properties": {"passport_number": ""}},
-            ),
-            http.post(
-                f"/crm/v3/objects/{object_type}",
-                json={"properties": {**base, "passport_number": "X"}},
-            ),
-            http.post(
-                f"/crm/v3/objects/{object_type}/batch/read",
-                json={"inputs": [{"id": record_id}], "properties": ["passport_number"]},
-            ),
-            http.post(
-                f"/crm/v3/objects/{object_type}/batch/update",
-                json={"inputs": [{"id": record_id, "properties": {"passport_number": "X"}}]},
-            ),
-        ):
+        cleared = http.patch(
+            f"/crm/v3/objects/{object_type}/{record_id}",
+            json={"properties": {"passport_number": ""}},
+        )
+        read = http.post(
+            f"/crm/v3/objects/{object_type}/batch/read",
+            json={"inputs": [{"id": record_id}], "properties": ["passport_number"]},
+        )
+        for attempt in [cleared, read, *_refused_writes(http, object_type, record_id, base)]:
             assert attempt.status_code == 403, attempt.text
             assert attempt.json()["category"] == "MISSING_SCOPES"
+            assert "P-1" not in attempt.text
 
     with http_client(server, reader) as http:
-        assert (
-            http.get(
-                f"/crm/v3/objects/{object_type}/{record_id}",
-                params={"properties": "passport_number"},
-            ).status_code
-            == 200
-        )
-        write = http.patch(
-            f"/crm/v3/objects/{object_type}/{record_id}",
-            json={"properties": {"passport_number": "X", **base}},
-        )
-        if kind == "tickets":  # tickets.sensitive grants read and write
-            assert write.status_code == 200
-        else:
-            assert write.status_code == 403
-            assert write_scope in write.json()["errors"][0]["context"]["requiredGranularScopes"]
-
-    expected = "X" if kind == "tickets" else "P-1"
-    with http_client(server, full_app) as http:
-        stored = http.get(
+        allowed = http.get(
             f"/crm/v3/objects/{object_type}/{record_id}", params={"properties": "passport_number"}
-        ).json()
-        assert stored["properties"]["passport_number"] == expected
+        )
+        assert allowed.status_code == 200
+        assert allowed.json()["properties"]["passport_number"] == "P-1"
+        for attempt in _refused_writes(http, object_type, record_id, base):
+            assert attempt.status_code == 403, attempt.text
+            assert write_scope in attempt.json()["errors"][0]["context"]["requiredGranularScopes"]
+
+    assert _stored(server, full_app, object_type, record_id) == before
 
 
 def test_write_only_scope_hides_the_value_in_the_write_response(server, full_app) -> None:  # type: ignore[no-untyped-def]
