@@ -3,6 +3,11 @@ and the 403s that leave stored values alone, on every standard object and a cust
 
 from __future__ import annotations
 
+import importlib
+import json
+from typing import Any
+
+import hubspot
 import hubspot_sdk
 import pytest
 from hubspot.crm.contacts import SimplePublicObjectInputForCreate
@@ -288,3 +293,93 @@ def test_a_unique_clash_names_the_holder_only_to_a_reader(  # type: ignore[no-un
         else:
             assert message.endswith(". Another record already has that value.")
     assert updated.json()["message"].split(" on ", 1)[1].startswith(f"{target}.")
+
+
+class _V3Records:
+    """One object type through hubspot-api-client: its own API for contacts, companies and
+    deals, the generic objects API for tickets and custom objects."""
+
+    def __init__(self, client: hubspot.HubSpot, kind: str, object_type: str) -> None:
+        self.typed = kind in ("contacts", "companies", "deals")
+        self.module = importlib.import_module(f"hubspot.crm.{kind if self.typed else 'objects'}")
+        self.api = getattr(client.crm, kind if self.typed else "objects").basic_api
+        self.prefix = () if self.typed else (object_type,)
+
+    def create(self, properties: dict[str, str]) -> Any:
+        body = self.module.SimplePublicObjectInputForCreate(properties=properties)
+        return self.api.create(*self.prefix, body)
+
+    def get(self, record_id: str, **params: Any) -> Any:
+        return self.api.get_by_id(*self.prefix, record_id, **params)
+
+    def update(self, record_id: str, properties: dict[str, str]) -> Any:
+        body = self.module.SimplePublicObjectInput(properties=properties)
+        return self.api.update(*self.prefix, record_id, body)
+
+
+class _DatedRecords:
+    """One object type through hubspot-sdk, whose custom objects take the type as an argument."""
+
+    def __init__(self, client: hubspot_sdk.HubSpot, kind: str, object_type: str) -> None:
+        self.api = getattr(client.crm.objects, kind)
+        self.typed: dict[str, str] = {} if kind != "custom" else {"object_type": object_type}
+        self.kind, self.object_type = kind, object_type
+
+    def create(self, properties: dict[str, str]) -> Any:
+        if self.kind == "custom":
+            return self.api.create(self.object_type, properties=properties, associations=[])
+        return self.api.create(properties=properties, associations=[])
+
+    def get(self, record_id: str, **params: Any) -> Any:
+        return self.api.get(record_id, **self.typed, **params)
+
+    def update(self, record_id: str, properties: dict[str, str]) -> Any:
+        return self.api.update(record_id, **self.typed, properties=properties)
+
+
+def _walk(records: Any, base: dict[str, str], tag: str) -> str:
+    """The guide's passport scenario: create, read, update, clear, history."""
+    created = records.create({**base, "passport_number": f"P-{tag}-1"})
+    assert created.properties["passport_number"] == f"P-{tag}-1"
+    read = records.get(created.id, properties=["passport_number"])
+    assert read.properties["passport_number"] == f"P-{tag}-1"
+    updated = records.update(created.id, {"passport_number": f"P-{tag}-2"})
+    assert updated.properties["passport_number"] == f"P-{tag}-2"
+    cleared = records.update(created.id, {"passport_number": ""})
+    assert cleared.properties["passport_number"] == ""
+    history = records.get(created.id, properties_with_history=["passport_number"])
+    entries = history.properties_with_history["passport_number"]
+    assert [e.value for e in entries] == ["", f"P-{tag}-2", f"P-{tag}-1"]
+    assert {e.source_type for e in entries} == {"API"}
+    return str(created.id)
+
+
+@pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "tickets", "custom"])
+def test_passport_number_through_both_sdks(server: LocalSpotServer, full_app, kind: str) -> None:  # type: ignore[no-untyped-def]
+    object_type, base = _setup(server, full_app, kind)
+    if kind == "contacts":
+        bases = [{"email": "v3@example.org"}, {"email": "dated@example.org"}]
+    else:
+        bases = [base, base]
+    v3_id = _walk(_V3Records(v3_client(server, full_app), kind, object_type), bases[0], "V3")
+    dated_id = _walk(
+        _DatedRecords(sdk_client(server, full_app), kind, object_type), bases[1], "SDK"
+    )
+    assert v3_id != dated_id
+
+    plain = server.new_app(BASE_SCOPES[kind], hub_id=full_app.hub_id)
+    v3_plain = _V3Records(v3_client(server, plain), kind, object_type)
+    with pytest.raises(v3_plain.module.ApiException) as refused:
+        v3_plain.get(v3_id, properties=["passport_number"])
+    assert refused.value.status == 403
+    assert json.loads(refused.value.body)["category"] == "MISSING_SCOPES"
+    with pytest.raises(hubspot_sdk.PermissionDeniedError) as denied:
+        _DatedRecords(sdk_client(server, plain), kind, object_type).update(
+            dated_id, {"passport_number": "P-NOPE"}
+        )
+    assert denied.value.body["category"] == "MISSING_SCOPES"
+    with http_client(server, full_app) as http:
+        kept = http.get(
+            f"/crm/v3/objects/{object_type}/{dated_id}", params={"properties": "passport_number"}
+        )
+    assert kept.json()["properties"]["passport_number"] == ""
