@@ -61,3 +61,19 @@ def add_custom_object(http: httpx.Client, name: str = "cars") -> str:
     )
     assert response.status_code == 201, response.text
     return str(response.json()["objectTypeId"])
+
+
+def all_ids(http: httpx.Client, object_type: str) -> set[str]:
+    """The ids of every record of the object, active and archived, through the list API."""
+    ids: set[str] = set()
+    for archived in ("false", "true"):
+        after = None
+        while True:
+            params = {"limit": 100, "archived": archived, **({"after": after} if after else {})}
+            page = http.get(f"/crm/v3/objects/{object_type}", params=params)
+            assert page.status_code == 200, page.text
+            ids |= {r["id"] for r in page.json()["results"]}
+            if "paging" not in page.json():
+                break
+            after = page.json()["paging"]["next"]["after"]
+    return ids

@@ -7,8 +7,9 @@ import json
 import httpx
 import pytest
 
+from localspot.domain.values import coerce
 from localspot.testing import LocalSpotServer
-from tests.records_helpers import add_property
+from tests.records_helpers import add_property, all_ids
 
 pytestmark = pytest.mark.replayable
 
@@ -193,22 +194,80 @@ def test_batch_read_reports_missing_ids_in_a_207(http: httpx.Client) -> None:
 
 def test_failed_batch_writes_nothing(http: httpx.Client) -> None:
     _contact(http, email="exists@example.org")
+    before = all_ids(http, "contacts")
     response = http.post(
         "/crm/v3/objects/contacts/batch/create",
         json={
             "inputs": [
                 {"properties": {"email": "fresh1@example.org"}},
+                {"properties": {"email": "fresh2@example.org"}},
                 {"properties": {"email": "exists@example.org"}},
+                {"properties": {"email": "fresh3@example.org"}},
             ]
         },
     )
     assert response.status_code == 409
+    assert all_ids(http, "contacts") == before
     assert (
         http.get(
             "/crm/v3/objects/contacts/fresh1@example.org", params={"idProperty": "email"}
         ).status_code
         == 404
     )
+
+
+def _tiered_contacts(http: httpx.Client) -> list[str]:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="tier",
+        sensitivity="non_sensitive",
+        type="enumeration",
+        fieldType="select",
+        options=[{"label": x, "value": x, "hidden": False} for x in ("gold", "silver")],
+    )
+    return [_contact(http, email=f"b{n}@example.org", firstname=f"F{n}") for n in range(5)]
+
+
+def _snapshot(http: httpx.Client, ids: list[str]) -> list[dict[str, object]]:
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={
+            "inputs": [{"id": i} for i in ids],
+            "properties": ["firstname", "tier", "email"],
+            "propertiesWithHistory": ["firstname", "tier", "email"],
+        },
+    )
+    assert read.status_code == 200, read.text
+    return sorted(read.json()["results"], key=lambda r: int(r["id"]))
+
+
+@pytest.mark.parametrize("path", ["batch/update", "batch/upsert"])
+@pytest.mark.parametrize("failure", ["bad option", "clash"])
+def test_a_batch_failing_at_a_later_input_applies_none_of_the_earlier_ones(
+    http: httpx.Client, path: str, failure: str
+) -> None:
+    ids = _tiered_contacts(http)
+    _contact(http, email="held@example.org")
+    before_ids = all_ids(http, "contacts")
+    before = _snapshot(http, ids)
+    bad = {"tier": "platinum"} if failure == "bad option" else {"email": "held@example.org"}
+    inputs = []
+    for n, record_id in enumerate(ids):
+        changed: dict[str, str] = {"firstname": f"G{n}", "tier": "gold"}
+        key: dict[str, str] = {"id": record_id}
+        if path == "batch/upsert":
+            key = {"id": f"b{n}@example.org", "idProperty": "email"}
+        inputs.append({**key, "properties": {**changed, **(bad if n == 2 else {})}})
+    if path == "batch/upsert":
+        # A record the batch would have created, before the failing input.
+        inputs.insert(1, {"id": "brand-new@example.org", "idProperty": "email", "properties": {}})
+    response = http.post(f"/crm/v3/objects/contacts/{path}", json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert _snapshot(http, ids) == before
+    assert all_ids(http, "contacts") == before_ids
 
 
 def test_batch_with_trace_ids_is_207_per_input(http: httpx.Client) -> None:
@@ -336,3 +395,203 @@ def test_a_batch_naming_one_record_twice_is_refused(http: httpx.Client, path: st
     assert (
         http.get(f"/crm/v3/objects/contacts/{record_id}").json()["properties"]["firstname"] == "One"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sensitivity", "value"),
+    [
+        ("email", None, "at2@x.org"),
+        ("member_code", "non_sensitive", "M-7"),
+        ("passport_number", "sensitive", "P-77"),
+    ],
+)
+def test_a_unique_value_twice_in_one_batch_create_names_no_record(
+    http: httpx.Client, name: str, sensitivity: str | None, value: str
+) -> None:
+    if sensitivity is not None:
+        add_property(
+            http,
+            "contacts",
+            "contactinformation",
+            name=name,
+            sensitivity=sensitivity,
+            hasUniqueValue=True,
+        )
+    before = all_ids(http, "contacts")
+    inputs = [
+        {"properties": {"firstname": "A", name: value}},
+        {"properties": {"firstname": "B", name: value}},
+    ]
+    if name != "email":
+        inputs = [
+            {"properties": {**i["properties"], "email": f"u{n}@x.org"}}
+            for n, i in enumerate(inputs)
+        ]
+    response = http.post("/crm/v3/objects/contacts/batch/create", json={"inputs": inputs})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["context"] == {"propertyName": [name]}
+    assert name in body["message"]
+    assert (value in response.text) is (sensitivity != "sensitive")
+    assert "Existing ID" not in body["message"]
+    assert "already has that value" not in body["message"]
+    assert all_ids(http, "contacts") == before
+    # The ids the failed batch drew are handed out again on SQLite: none may be named.
+    after = _contact(http, **{name: value, **({} if name == "email" else {"email": "n@x.org"})})
+    assert after not in body["message"]
+
+
+def test_a_unique_value_twice_in_one_batch_update_names_no_record(http: httpx.Client) -> None:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="member_code",
+        sensitivity="non_sensitive",
+        hasUniqueValue=True,
+    )
+    first, second = _contact(http, email="f@x.org"), _contact(http, email="s@x.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/update",
+        json={
+            "inputs": [
+                {"id": first, "properties": {"member_code": "M-1"}},
+                {"id": second, "properties": {"member_code": "M-1"}},
+            ]
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert first not in response.json()["message"]
+    assert second not in response.json()["message"]
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json={"inputs": [{"id": first}, {"id": second}], "properties": ["member_code"]},
+    )
+    assert [r["properties"]["member_code"] for r in read.json()["results"]] == [None, None]
+
+
+def test_a_repeated_value_across_traced_inputs_names_the_earlier_record(
+    http: httpx.Client,
+) -> None:
+    # Each traced input commits on its own, so the earlier record exists and may be named.
+    response = http.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json={
+            "inputs": [
+                {"properties": {"email": "tr@x.org"}, "objectWriteTraceId": "a"},
+                {"properties": {"email": "tr@x.org"}, "objectWriteTraceId": "b"},
+            ]
+        },
+    )
+    assert response.status_code == 207
+    [made] = response.json()["results"]
+    [error] = response.json()["errors"]
+    assert error["message"] == f"Contact already exists. Existing ID: {made['id']}"
+    assert http.get(f"/crm/v3/objects/contacts/{made['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["batch/read", "batch/archive", "batch/update", "batch/upsert"])
+@pytest.mark.parametrize("given", [{"id": None}, {"id": True}, {"id": {"x": 1}}, {}])
+def test_a_batch_input_without_a_usable_id_is_400(
+    http: httpx.Client, path: str, given: dict[str, object]
+) -> None:
+    record_id = _contact(http, email="keep@example.org")
+    item: dict[str, object] = {**given}
+    if path in ("batch/update", "batch/upsert"):
+        item["properties"] = {"firstname": "Changed"}
+    if path == "batch/upsert":
+        item["idProperty"] = "email"
+    response = http.post(
+        f"/crm/v3/objects/contacts/{path}", json={"inputs": [{"id": record_id}, item]}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert "inputs[1].id" in response.json()["message"]
+    kept = http.get(f"/crm/v3/objects/contacts/{record_id}").json()
+    assert kept["properties"]["firstname"] is None
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"properties": {}}, {"properties": {"firstname": "Same", "lastname": None}}]
+)
+def test_a_patch_with_nothing_to_change_changes_nothing(
+    server: LocalSpotServer, http: httpx.Client, body: dict[str, object]
+) -> None:
+    record_id = _contact(http, email="still@example.org", firstname="Same")
+    before = http.get(
+        f"/crm/v3/objects/contacts/{record_id}", params={"propertiesWithHistory": "firstname"}
+    ).json()
+    server.advance_clock(seconds=5)
+    response = http.patch(f"/crm/v3/objects/contacts/{record_id}", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == record_id
+    assert response.json()["updatedAt"] == before["updatedAt"]
+    assert (
+        response.json()["properties"]["lastmodifieddate"]
+        == (before["properties"]["lastmodifieddate"])
+    )
+    after = http.get(
+        f"/crm/v3/objects/contacts/{record_id}", params={"propertiesWithHistory": "firstname"}
+    ).json()
+    assert after == before
+
+
+def test_numbers_keep_their_digits(http: httpx.Client) -> None:
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="score",
+        sensitivity="non_sensitive",
+        type="number",
+        fieldType="number",
+    )
+    given: list[object] = [1e308, 1e-7, 2.5, 1.0, 1e22, 0.1, "1e308", "007.50", 12]
+    shown = []
+    for value in given:
+        response = http.post("/crm/v3/objects/contacts", json={"properties": {"score": value}})
+        assert response.status_code == 201, response.text
+        shown.append(response.json()["properties"]["score"])
+    assert shown == [
+        "1" + "0" * 308,
+        "0.0000001",
+        "2.5",
+        "1",
+        "1" + "0" * 22,
+        "0.1",
+        "1e308",
+        "007.50",
+        "12",
+    ]
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    # JSON cannot carry them, but other faces and the control plane call coerce too.
+    with pytest.raises(TypeError):
+        coerce(value)
+
+
+@pytest.mark.parametrize("archived", ["false", "true"])
+def test_reads_resolve_a_merged_id_to_the_survivor(http: httpx.Client, archived: str) -> None:
+    primary = _contact(http, email="keeps@example.org")
+    merged = _contact(http, email="folds@example.org")
+    assert (
+        http.post(
+            "/crm/v3/objects/contacts/merge",
+            json={"primaryObjectId": primary, "objectIdToMerge": merged},
+        ).status_code
+        == 200
+    )
+    got = http.get(f"/crm/v3/objects/contacts/{merged}", params={"archived": archived})
+    assert got.status_code == 200, got.text
+    assert got.json()["id"] == primary
+    read = http.post(
+        "/crm/v3/objects/contacts/batch/read",
+        params={"archived": archived},
+        json={"inputs": [{"id": merged}], "properties": ["email"]},
+    )
+    assert read.status_code == 200, read.text
+    assert [r["id"] for r in read.json()["results"]] == [primary]
+    assert read.json()["results"][0]["properties"]["email"] == "keeps@example.org"

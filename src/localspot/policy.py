@@ -163,6 +163,15 @@ def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> boo
     return caller.has_any(sc.sensitive_scopes(key, sensitivity, "read"))  # type: ignore[arg-type]
 
 
+def may_name_holder(caller: Caller, object_type_id: str, sensitivity: str) -> bool:
+    """Whether a unique-value clash may name the record holding the value.
+
+    The holder's id answers "which record has this value?", so a caller who may not read the
+    value must not learn it: guessing values would otherwise find their holders.
+    """
+    return may_read_value(caller, object_type_id, sensitivity)
+
+
 def is_protected(sensitivity: str) -> bool:
     """Whether values of this level are sealed at rest and kept out of plaintext columns."""
     return sensitivity != "non_sensitive"

@@ -86,6 +86,13 @@ class Writer:
         self._email_definition = self.definitions.get("email") if object_type.id == "0-1" else None
         # Values each record created by this writer was given, to render it without a re-read.
         self._created: dict[int, dict[str, str]] = {}
+        # Unique values claimed in the current unit of work, by (property id, key). A clash with
+        # one of them is between two inputs of the unit, whose records vanish when it fails.
+        self._claimed: dict[tuple[int, str], int] = {}
+
+    def begin_unit(self) -> None:
+        """Starts an input that commits or fails on its own (a batch with trace ids)."""
+        self._claimed = {}
 
     # Checking -----------------------------------------------------------------------------
 
@@ -251,6 +258,9 @@ class Writer:
             for d, s in checked
             if previous.get(d.name) != s.text
         ]
+        if not changes:
+            # Nothing to change leaves the record as it was, its modified date included.
+            return changes
         self._claim_unique(changes, creating=False)
         record_store.write_changes(
             self.conn,
@@ -346,7 +356,10 @@ class Writer:
             if holder is None or holder == change.record_id:
                 holder = record_store.set_unique(self.conn, definition, key, change.record_id)
             if holder is not None and holder != change.record_id:
+                if self._claimed.get((definition.id, key)) == holder:
+                    raise self._repeated(definition, change)
                 raise self._clash(definition, change, holder, creating)
+            self._claimed[(definition.id, key)] = change.record_id
 
     def _claim_new(self, changes: list[Change]) -> None:
         """New records hold nothing yet: one look-up for every key the batch claims."""
@@ -360,9 +373,8 @@ class Writer:
                     change.definition,
                     change.new,
                 )
-                earlier = claims.get((change.definition.id, key))
-                if earlier is not None:
-                    raise self._clash(change.definition, change, earlier.record_id, True)
+                if (change.definition.id, key) in claims:
+                    raise self._repeated(change.definition, change)
                 claims[(change.definition.id, key)] = change
         if not claims:
             return
@@ -372,12 +384,36 @@ class Writer:
         )
         for property_id, key, holder in lost:
             change = claims[(property_id, key)]
+            if self._claimed.get((property_id, key)) == holder:
+                raise self._repeated(change.definition, change)
             raise self._clash(change.definition, change, holder, True)
+        self._claimed.update({claim: c.record_id for claim, c in claims.items()})
+
+    def _repeated(self, definition: Any, change: Change) -> HubSpotError:
+        """Two inputs of one unit claim the same unique value: neither record will exist, so
+        the error names no record."""
+        value = (
+            "the same value"
+            if policy.is_protected(definition.data_sensitivity)
+            else change.new.text
+        )
+        return validation_error(
+            f"More than one input sets {definition.name} to {value}, "
+            f"but {definition.name} holds unique values; each input needs its own.",
+            context={"propertyName": [definition.name]},
+        )
 
     def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
+        # Naming the holder of a value tells the caller that record's value.
+        named = policy.may_name_holder(
+            self.caller, self.object_type.id, definition.data_sensitivity
+        )
         if creating and self._is_email(definition):
+            if not named:
+                return conflict("Contact already exists.")
             return conflict(f"Contact already exists. Existing ID: {holder}")
         shown = "REDACTED" if policy.is_protected(definition.data_sensitivity) else change.new.text
+        who = str(holder) if named else "Another record"
         legacy = _LEGACY_TYPE.get(self.object_type.id)
         type_id = (
             f"ObjectTypeId{{legacyObjectType={legacy}}}"
@@ -387,7 +423,7 @@ class Writer:
         return validation_error(
             f"Cannot set PropertyValueCoordinates{{portalId={self.caller.hub_id}, "
             f"objectTypeId={type_id}, propertyName={definition.name}, value={shown}}} on "
-            f"{change.record_id}. {holder} already has that value.",
+            f"{change.record_id}. {who} already has that value.",
             context={"propertyName": [definition.name]},
         )
 
@@ -537,6 +573,7 @@ def run_batch(
         results: list[Written] = []
         errors: list[dict[str, Any]] = []
         for item in inputs:
+            writer.begin_unit()
             savepoint = conn.begin_nested()
             try:
                 results.append(one(writer, item))

@@ -184,7 +184,12 @@ def lookup(
             # Not echoing the id: it may be a sensitive unique value.
             raise not_found("Object not found.", context={"idProperty": [id_property]})
     else:
-        row = record_store.find(conn, caller.hub_id, object_type, parse_id(key))
+        asked = parse_id(key)
+        row = record_store.find(conn, caller.hub_id, object_type, asked)
+        if row is not None and row.id != asked and archived:
+            # A merged id stands for its survivor (SPEC B13); that the merged record is
+            # archived says nothing of the survivor, which an archived read returns too.
+            return row
     if row is None or row.archived != archived:
         raise not_found("Object not found.  objectId are usually numeric.", context={"id": [key]})
     return row

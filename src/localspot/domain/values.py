@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from localspot.errors import HubSpotError
@@ -91,10 +92,24 @@ def coerce(raw: Any) -> str | None:
     if isinstance(raw, int):
         return str(raw)
     if isinstance(raw, float):
-        return repr(raw) if not raw.is_integer() else str(int(raw))
+        return _plain_number(raw)
     if isinstance(raw, str):
         return raw
     raise TypeError
+
+
+def _plain_number(raw: float) -> str:
+    """A JSON number as plain decimal text: 1e22 as 10000000000000000000000, 1e-7 as 0.0000001.
+
+    ``repr`` gives the shortest digits that read back as the same float, so no binary
+    artefacts (``int(1e308)`` ends in ...858368); Decimal lays them out without an exponent.
+    """
+    if not math.isfinite(raw):
+        raise TypeError
+    text = format(Decimal(repr(raw)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def check(definition: Any, text: str, previous: str | None, sensitive: bool) -> Stored | Problem:

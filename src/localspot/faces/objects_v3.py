@@ -139,19 +139,38 @@ def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
     return inputs
 
 
+def _input_id(item: dict[str, Any], position: int) -> str:
+    """An input's id, which HubSpot's input model requires as a string or a number."""
+    record_id = item.get("id")
+    # bool is an int to Python, but not a number in JSON.
+    if isinstance(record_id, bool) or not isinstance(record_id, str | int | float):
+        raise validation_error(
+            f"Invalid input JSON: inputs[{position}].id must be a string or a number",
+            errors=[
+                {
+                    "message": "id must be a string or a number",
+                    "code": "INVALID_INPUT",
+                    "in": f"inputs[{position}].id",
+                }
+            ],
+        )
+    return str(record_id)
+
+
+def _input_ids(body: dict[str, Any]) -> list[str]:
+    return [_input_id(item, n) for n, item in enumerate(_inputs(body))]
+
+
 def _write_inputs(body: dict[str, Any], with_id: bool) -> list[WriteInput]:
     out = []
-    for item in _inputs(body):
+    for position, item in enumerate(_inputs(body)):
         if with_id and item.get("associations"):
             raise validation_error("Invalid input JSON: associations are only accepted on create")
-        record_id = item.get("id")
-        if with_id and not isinstance(record_id, str | int):
-            raise validation_error("Invalid input JSON: each input needs an id")
         trace = item.get("objectWriteTraceId")
         out.append(
             WriteInput(
                 properties=_properties(item),
-                id=str(record_id) if record_id is not None else None,
+                id=_input_id(item, position) if with_id else None,
                 id_property=item.get("idProperty"),
                 trace_id=str(trace) if trace is not None else None,
                 associations=[] if with_id else _associations(item),
@@ -227,8 +246,7 @@ def batch_upsert(ctx: Ctx) -> Response:
 
 
 def batch_archive(ctx: Ctx) -> Response:
-    inputs = _inputs(ctx.json_object())
-    keys = [str(i.get("id", "")) for i in inputs]
+    keys = _input_ids(ctx.json_object())
     record_writes.archive_records(ctx.runtime, ctx.caller(), ctx.path["objectType"], keys)
     return no_content()
 
@@ -245,7 +263,7 @@ def _string_list(body: dict[str, Any], name: str) -> list[str] | None:
 def batch_read(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
     body = ctx.json_object()
-    keys = [str(i.get("id", "")) for i in _inputs(body)]
+    keys = _input_ids(body)
     projection = Projection(
         _string_list(body, "properties"), _string_list(body, "propertiesWithHistory")
     )
