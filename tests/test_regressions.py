@@ -263,3 +263,28 @@ def test_sensitive_values_close_while_the_account_is_below_enterprise(
         server.control("PATCH", f"/accounts/{full_app.hub_id}", json={"tier": "enterprise"})
         again = client.get(record, params={"properties": "passport_number"})
         assert again.json()["properties"]["passport_number"] == "TIER-1"
+
+
+def test_ids_of_deleted_records_and_subscriptions_are_never_given_again(
+    server: LocalSpotServer, full_app: App
+) -> None:
+    """Regression: SQLite gave the newest deleted row's id to the next one (no AUTOINCREMENT)."""
+    from tests.conftest import http_client
+
+    with http_client(server, full_app) as client:
+        made = client.post(
+            "/crm/v3/objects/contacts", json={"properties": {"email": "gone@example.org"}}
+        )
+        gone = int(made.json()["id"])
+        deleted = client.post("/crm/v3/objects/contacts/gdpr-delete", json={"objectId": str(gone)})
+        assert deleted.status_code == 204, deleted.text
+        after = client.post(
+            "/crm/v3/objects/contacts", json={"properties": {"email": "next@example.org"}}
+        )
+        assert int(after.json()["id"]) > gone
+
+        hooks = f"/webhooks/v3/{full_app.app_id}/subscriptions"
+        body = {"eventType": "contact.creation"}
+        first = client.post(hooks, json=body).json()["id"]
+        assert client.delete(f"{hooks}/{first}").status_code == 204
+        assert int(client.post(hooks, json=body).json()["id"]) > int(first)

@@ -41,11 +41,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# SQLite only generates ids for INTEGER PRIMARY KEY columns.
-# TODO(store): without AUTOINCREMENT SQLite hands out max(id)+1 again once the newest row is
-# deleted, so a GDPR-deleted or purged record's id, or a deleted webhook subscription's id, is
-# given to the next one. Fix: sqlite_autoincrement=True on tables whose ids users see, with a
-# migration that rebuilds them while foreign keys are off (a DROP would cascade).
+# SQLite only generates ids for INTEGER PRIMARY KEY columns. Tables whose ids users see, and
+# whose rows can be deleted, add sqlite_autoincrement: without it SQLite hands max(id)+1 out
+# again once the newest row is gone, and HubSpot never gives an id twice.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 metadata = MetaData(
@@ -174,6 +172,7 @@ records = Table(
     Column("merged_into", BigInteger),
     Index("ix_records_listing", "hub_id", "object_type_id", "archived", "id"),
     Index("ix_records_archived_ms", "archived_ms"),
+    sqlite_autoincrement=True,
 )
 
 # A sensitive value is never in `value`, `value_norm` or `value_num`: only sealed in
@@ -260,6 +259,7 @@ object_schemas = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("hub_id", "name", name="uq_object_schemas_name"),
+    sqlite_autoincrement=True,
 )
 # OAuth and public apps ------------------------------------------------------------------------
 
@@ -411,6 +411,7 @@ webhook_subscriptions = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
 )
 Index(
     "ix_webhook_subscriptions_app", webhook_subscriptions.c.app_kind, webhook_subscriptions.c.app_id
@@ -436,6 +437,7 @@ webhook_events = Table(
     Column("delivery_id", BigInteger),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("delivered_at_ms", BigInteger),
+    sqlite_autoincrement=True,
 )
 Index("ix_webhook_events_due", webhook_events.c.status, webhook_events.c.due_at_ms)
 Index(
@@ -531,6 +533,7 @@ association_definitions = Table(
     Column("inverse_id", BigInteger),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_association_definitions_pair", "hub_id", "from_object_type_id", "to_object_type_id"),
+    sqlite_autoincrement=True,
 )
 
 # One row per direction and type: (A -> B, 279) and (B -> A, 280), so a record's associations of
