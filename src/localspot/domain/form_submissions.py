@@ -21,6 +21,7 @@ from localspot.domain import (
     association_links,
     forms,
     properties,
+    record_batches,
     record_store,
     record_writes,
 )
@@ -130,7 +131,7 @@ def _write_records(
         email = given["0-1"].pop("email", None)
         if email:
             contacts = record_writes.Writer(rt, conn, writer, CONTACTS, source)
-            contact_id, _ = record_writes.upsert(contacts, "email", email, given["0-1"])
+            contact_id, _ = record_batches.upsert(contacts, "email", email, given["0-1"])
         # TODO(forms): a submission without email writes no contact, so its contact values
         # (sensitive ones included) are dropped; HubSpot would use the hutk cookie instead.
         if given["0-2"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from localspot.domain import audit, properties, property_groups, record_writes
+from localspot.domain import audit, properties, property_groups, record_lifecycle
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,7 @@ def purge(rt: Runtime) -> int:
     """Deletes for good whatever was archived ``purge_after_days`` ago (SPEC Part B18)."""
     with rt.store.write() as conn:
         now, days = rt.clock.now(), rt.settings.purge_after_days
-        records_purged = record_writes.purge_archived(conn, rt.clock.millis(), days)
+        records_purged = record_lifecycle.purge_archived(conn, rt.clock.millis(), days)
         purged = properties.purge_archived(conn, now, days)
         property_groups.purge_archived(conn, now, days)
     with rt.store.write() as conn:

@@ -1,20 +1,18 @@
-"""Writing records: create, update, upsert, archive, merge, restore and purge (SPEC §3.3-3.4).
+"""Writing records: the Writer, and single-record create, update and archive (SPEC §3.3-3.4).
 
-A request either writes everything or nothing; with ``objectWriteTraceId`` on every input, each
-input of a batch is its own unit and failures come back in a 207 (SPEC §3.3).
+A request either writes everything or nothing. Batches and upsert are in ``record_batches``;
+merge, restore, GDPR delete and purge in ``record_lifecycle``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, update
 
 from localspot import policy
 from localspot.domain import (
-    association_links,
     associations,
     audit,
     object_types,
@@ -28,13 +26,12 @@ from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
 from localspot.domain.webhooks import events as webhook_events
 from localspot.domain.webhooks.events import ChangeEvent, emit
-from localspot.errors import HubSpotError, conflict, not_found, validation_error
+from localspot.errors import HubSpotError, conflict, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
 from localspot.validation import whole_number
 
-MAX_BATCH = 100
 # History knows merges as their own source; webhooks report them as the CRM's doing.
 _CHANGE_SOURCE = {"MERGE": "CRM"}
 _LEGACY_TYPE = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
@@ -209,7 +206,7 @@ class Writer:
             for rid, checked in zip(ids, prepared, strict=True)
             for d, s in checked
         ]
-        self._claim_unique(changes, creating=True)
+        self.claim_unique(changes, creating=True)
         record_store.write_changes(
             self.conn,
             self.rt.protector,
@@ -261,7 +258,7 @@ class Writer:
         if not changes:
             # Nothing to change leaves the record as it was, its modified date included.
             return changes
-        self._claim_unique(changes, creating=False)
+        self.claim_unique(changes, creating=False)
         record_store.write_changes(
             self.conn,
             self.rt.protector,
@@ -338,7 +335,7 @@ class Writer:
                 {"source": self.source.type},
             )
 
-    def _claim_unique(self, changes: list[Change], creating: bool) -> None:
+    def claim_unique(self, changes: list[Change], creating: bool) -> None:
         if creating:
             self._claim_new(changes)
             return
@@ -489,7 +486,7 @@ class _NewRow:
         return self.created_ms
 
 
-def _names(given: dict[str, Any]) -> list[str]:
+def names_of(given: dict[str, Any]) -> list[str]:
     return [n for n, v in given.items() if v is not None]
 
 
@@ -508,7 +505,7 @@ def create_record(
         writer = Writer(rt, conn, caller, object_type)
         [record_id] = writer.create([given])
         associations.link_new_record(rt, conn, caller, object_type, record_id, linked or [])
-        return writer.render_written(record_id, _names(writer.with_defaults(given)))
+        return writer.render_written(record_id, names_of(writer.with_defaults(given)))
 
 
 def update_record(
@@ -524,7 +521,7 @@ def update_record(
         writer = Writer(rt, conn, caller, object_type)
         row = lookup(rt, conn, caller, object_type, key, id_property)
         writer.update(row, given)
-        return writer.render_written(row.id, _names(given))
+        return writer.render_written(row.id, names_of(given))
 
 
 def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str]) -> None:
@@ -543,272 +540,3 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
             )
             record_store.release_unique(conn, active)
             writer.announce([writer.event(rid, "deletion") for rid in active])
-
-
-# Batches ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class BatchOutcome:
-    results: list[Written]
-    errors: list[dict[str, Any]]
-
-
-def run_batch(
-    rt: Runtime,
-    caller: Caller,
-    object_key: str,
-    inputs: list[WriteInput],
-    one: Callable[[Writer, WriteInput], Written],
-) -> BatchOutcome:
-    """All-or-nothing, unless every input carries an ``objectWriteTraceId``."""
-    if len(inputs) > MAX_BATCH:
-        raise validation_error(f"Batch requests are limited to {MAX_BATCH} inputs")
-    per_input = bool(inputs) and all(i.trace_id for i in inputs)
-    with rt.store.write() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        writer = Writer(rt, conn, caller, object_type)
-        if not per_input:
-            return BatchOutcome([one(writer, item) for item in inputs], [])
-        results: list[Written] = []
-        errors: list[dict[str, Any]] = []
-        for item in inputs:
-            writer.begin_unit()
-            savepoint = conn.begin_nested()
-            try:
-                results.append(one(writer, item))
-                savepoint.commit()
-            except HubSpotError as exc:
-                savepoint.rollback()
-                if exc.status in (401, 403):
-                    raise
-                error = exc.as_batch_error()
-                error["context"] = {**error["context"], "objectWriteTraceId": [item.trace_id]}
-                errors.append(error)
-        return BatchOutcome(results, errors)
-
-
-# TODO(perf): issue #3 wants 5,000 created records/s on SQLite; this path costs about 0.35-0.5 ms
-# of CPU per record (checks, sealing, rendering), so about 2,000-2,800/s at best on one core.
-def batch_create(
-    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
-) -> BatchOutcome:
-    if not inputs:
-        return BatchOutcome([], [])
-    if all(i.trace_id for i in inputs):
-
-        def one(writer: Writer, item: WriteInput) -> Written:
-            [record_id] = writer.create([item.properties])
-            associations.link_new_record(
-                rt, writer.conn, caller, writer.object_type, record_id, item.associations
-            )
-            return _traced(
-                writer.render_written(record_id, _names(writer.with_defaults(item.properties))),
-                item,
-            )
-
-        return run_batch(rt, caller, object_key, inputs, one)
-    if len(inputs) > MAX_BATCH:
-        raise validation_error(f"Batch requests are limited to {MAX_BATCH} inputs")
-    with rt.store.write() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        writer = Writer(rt, conn, caller, object_type)
-        ids = writer.create([i.properties for i in inputs])
-        for record_id, item in zip(ids, inputs, strict=True):
-            associations.link_new_record(
-                rt, conn, caller, object_type, record_id, item.associations
-            )
-        bodies = writer.render_created(
-            ids, [_names(writer.with_defaults(i.properties)) for i in inputs]
-        )
-        return BatchOutcome([_traced(body, i) for body, i in zip(bodies, inputs, strict=True)], [])
-
-
-def _traced(body: dict[str, Any], item: WriteInput) -> Written:
-    if item.trace_id:
-        body["objectWriteTraceId"] = item.trace_id
-    return Written(body)
-
-
-def batch_update(
-    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
-) -> BatchOutcome:
-    def one(writer: Writer, item: WriteInput) -> Written:
-        row = lookup(rt, writer.conn, caller, writer.object_type, item.id or "", item.id_property)
-        writer.update(row, item.properties)
-        return _traced(writer.render_written(row.id, _names(item.properties)), item)
-
-    return run_batch(rt, caller, object_key, inputs, one)
-
-
-def batch_upsert(
-    rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
-) -> BatchOutcome:
-    def one(writer: Writer, item: WriteInput) -> Written:
-        if not item.id_property:
-            raise validation_error("idProperty is required for upsert")
-        record_id, new = upsert(writer, item.id_property, item.id or "", item.properties)
-        if not new:
-            return Written(writer.render_written(record_id, _names(item.properties)), new=False)
-        given = {**item.properties, item.id_property: item.id}
-        return Written(writer.render_written(record_id, _names(writer.with_defaults(given))))
-
-    return run_batch(rt, caller, object_key, inputs, one)
-
-
-def upsert(writer: Writer, id_property: str, key: str, given: dict[str, Any]) -> tuple[int, bool]:
-    """Updates the record whose unique ``id_property`` is ``key``, or creates it with that value.
-
-    Returns the record id and whether it is new. Used by batch upsert and form submissions.
-    """
-    try:
-        row = lookup(writer.rt, writer.conn, writer.caller, writer.object_type, key, id_property)
-    except HubSpotError as exc:
-        if exc.status != 404:
-            raise
-        row = None
-    if row is None:
-        savepoint = writer.conn.begin_nested()
-        try:
-            [record_id] = writer.create([{**given, id_property: key}])
-        except HubSpotError as exc:
-            savepoint.rollback()
-            if exc.status != 409:
-                raise
-            # Another transaction created it since the lookup: update that one instead.
-            row = lookup(
-                writer.rt, writer.conn, writer.caller, writer.object_type, key, id_property
-            )
-        else:
-            savepoint.commit()
-            return record_id, True
-    writer.update(row, given)
-    return row.id, False
-
-
-# Merge, restore, GDPR delete, purge -------------------------------------------------------------
-
-
-def merge(
-    rt: Runtime, caller: Caller, object_key: str, primary_key: str, merged_key: str
-) -> dict[str, Any]:
-    """The primary keeps its id and values; it takes the merged record's values it lacks."""
-    with rt.store.write() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        writer = Writer(rt, conn, caller, object_type, Source("MERGE", None, caller.user_id))
-        primary = lookup(rt, conn, caller, object_type, primary_key, None)
-        merged = lookup(rt, conn, caller, object_type, merged_key, None)
-        if primary.id == merged.id:
-            raise validation_error("A record cannot be merged with itself")
-        every = properties.definitions_by_name(conn, caller.hub_id, object_type)
-        both = record_store.load_values(
-            conn, rt.protector, caller.hub_id, object_type, [primary.id, merged.id], every.values()
-        )
-        involved = {*both[primary.id], *both[merged.id]}
-        policy.check_values(caller, object_type.id, [every[n] for n in involved], "write")
-        record_store.release_unique(conn, [merged.id])
-        changes = [
-            Change(
-                primary.id,
-                every[name],
-                both[primary.id].get(name),
-                Stored(value, *_search_forms(every[name], value)),
-            )
-            for name, value in both[merged.id].items()
-            if value and not both[primary.id].get(name)
-        ]
-        writer._claim_unique(changes, creating=False)
-        record_store.write_changes(
-            conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
-        )
-        association_links.move_on_merge(rt, conn, caller, object_type, merged.id, primary.id)
-        conn.execute(
-            update(records)
-            .where(records.c.id == merged.id)
-            .values(
-                archived=True,
-                archived_ms=writer.now_ms,
-                merged_into=primary.id,
-                updated_ms=writer.now_ms,
-            )
-        )
-        record_store.touch(conn, [primary.id], writer.now_ms)
-        writer.announce(
-            [
-                writer.event(
-                    primary.id,
-                    "merge",
-                    extra={
-                        "primaryObjectId": primary.id,
-                        "mergedObjectIds": [merged.id],
-                        "newObjectId": primary.id,
-                        "numberOfPropertiesMoved": len(changes),
-                    },
-                ),
-                *writer.property_events(changes),
-            ]
-        )
-        writer.audit(changes)
-        return writer.render_written(primary.id, list(object_type.default_properties))
-
-
-def _search_forms(definition: Any, value: str) -> tuple[str | None, float | None]:
-    stored = check(definition, value, None, sensitive=True)
-    if isinstance(stored, Problem):
-        return None, None
-    return stored.norm, stored.num
-
-
-def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
-    """Brings an archived record back, as the CRM's recycle bin does (control plane)."""
-    with rt.store.write() as conn:
-        object_type = object_types.resolve(conn, hub_id, object_key)
-        row = record_store.find(conn, hub_id, object_type, record_id)
-        if row is None or not row.archived or row.merged_into is not None:
-            raise not_found(f"No archived record {record_id}")
-        every = properties.definitions_by_name(conn, hub_id, object_type)
-        for definition, key in record_store.stored_unique_keys(
-            conn, rt.protector, hub_id, object_type, row.id, every.values()
-        ):
-            holder = record_store.holder_of(conn, definition, key)
-            if holder is not None:
-                raise conflict(
-                    f"Record {holder} now holds this record's {definition.name}; "
-                    "change it before restoring"
-                )
-            if record_store.set_unique(conn, definition, key, row.id) is not None:
-                raise conflict(f"Another record now holds this record's {definition.name}")
-        now_ms = rt.clock.millis()
-        conn.execute(
-            update(records)
-            .where(records.c.id == row.id)
-            .values(archived=False, archived_ms=None, updated_ms=now_ms)
-        )
-        # The control plane plays the part of HubSpot's recycle bin in the CRM UI.
-        emit(conn, [ChangeEvent(hub_id, object_type.id, row.id, "restore", now_ms, "CRM_UI", None)])
-
-
-def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) -> None:
-    """Deletes a contact for good, values and history included."""
-    with rt.store.write() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
-        writer = Writer(rt, conn, caller, object_type)
-        try:
-            row = lookup(rt, conn, caller, object_type, key, id_property)
-        except HubSpotError as exc:
-            if exc.status == 404 and id_property == "email":
-                return  # HubSpot blocklists an unknown email; LocalSpot keeps no blocklist
-            raise
-        conn.execute(
-            delete(records).where((records.c.id == row.id) | (records.c.merged_into == row.id))
-        )
-        writer.announce([writer.event(row.id, "privacyDeletion")])
-
-
-def purge_archived(conn: Connection, now_ms: int, days: int) -> int:
-    # One statement: no list of ids in memory, and no IN clause past SQLite's variable limit.
-    cutoff = now_ms - days * 86_400_000
-    result = conn.execute(
-        delete(records).where(records.c.archived.is_(True), records.c.archived_ms <= cutoff)
-    )
-    return int(result.rowcount or 0)

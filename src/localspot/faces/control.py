@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.clock import iso
-from localspot.domain import admin, record_writes
+from localspot.domain import admin, record_lifecycle
 from localspot.errors import HubSpotError, validation_error
 from localspot.faces.http import JSON, Ctx, no_content, route
 from localspot.validation import whole_number
@@ -212,7 +212,7 @@ def reset_clock(ctx: Ctx) -> Response:
 
 def restore_record(ctx: Ctx) -> Response:
     _admin(ctx)
-    record_writes.restore(
+    record_lifecycle.restore(
         ctx.runtime, _int(ctx, "hubId"), ctx.path["objectType"], _int(ctx, "objectId")
     )
     return no_content()

@@ -8,8 +8,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.clock import iso
-from localspot.domain import associations, record_writes, records
-from localspot.domain.record_writes import BatchOutcome, WriteInput
+from localspot.domain import associations, record_batches, record_lifecycle, record_writes, records
+from localspot.domain.record_batches import BatchOutcome
+from localspot.domain.record_writes import WriteInput
 from localspot.domain.records import Projection
 from localspot.errors import HubSpotError, validation_error
 from localspot.faces.http import JSON, Ctx, no_content, route
@@ -134,8 +135,8 @@ def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
             "Invalid input JSON: inputs must be a list of objects",
             errors=[{"message": "inputs is required", "code": "REQUIRED", "in": "inputs"}],
         )
-    if len(inputs) > record_writes.MAX_BATCH:
-        raise validation_error(f"Batch requests are limited to {record_writes.MAX_BATCH} inputs")
+    if len(inputs) > record_batches.MAX_BATCH:
+        raise validation_error(f"Batch requests are limited to {record_batches.MAX_BATCH} inputs")
     return inputs
 
 
@@ -227,21 +228,21 @@ def _batch(
 def batch_create(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
     inputs = _write_inputs(ctx.json_object(), with_id=False)
-    outcome = record_writes.batch_create(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    outcome = record_batches.batch_create(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
     return _batch(ctx, started, outcome, 201)
 
 
 def batch_update(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
     inputs = _write_inputs(ctx.json_object(), with_id=True)
-    outcome = record_writes.batch_update(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    outcome = record_batches.batch_update(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
     return _batch(ctx, started, outcome, 200)
 
 
 def batch_upsert(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
     inputs = _write_inputs(ctx.json_object(), with_id=True)
-    outcome = record_writes.batch_upsert(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
+    outcome = record_batches.batch_upsert(ctx.runtime, ctx.caller(), ctx.path["objectType"], inputs)
     return _batch(ctx, started, outcome, 200, upsert=True)
 
 
@@ -302,7 +303,7 @@ def merge(ctx: Ctx) -> Response:
             "Invalid input JSON: primaryObjectId and objectIdToMerge are required"
         )
     return JSON(
-        record_writes.merge(
+        record_lifecycle.merge(
             ctx.runtime, ctx.caller(), ctx.path["objectType"], str(primary), str(merged)
         )
     )
@@ -315,7 +316,7 @@ def gdpr_delete(ctx: Ctx) -> Response:
     object_id = body.get("objectId")
     if not isinstance(object_id, str | int):
         raise validation_error("Invalid input JSON: objectId is required")
-    record_writes.gdpr_delete(ctx.runtime, ctx.caller(), str(object_id), body.get("idProperty"))
+    record_lifecycle.gdpr_delete(ctx.runtime, ctx.caller(), str(object_id), body.get("idProperty"))
     return no_content()
 
 
