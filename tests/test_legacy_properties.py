@@ -132,3 +132,32 @@ def test_v2_named_property_round_trip_on_companies(http: httpx.Client) -> None:
     assert changed.json()["description"] == "Billing tier"
     assert http.delete("/properties/v2/companies/properties/named/tier_code").status_code == 204
     assert http.get("/properties/v2/companies/properties/named/tier_code").status_code == 404
+
+
+def test_legacy_update_and_delete_of_sensitive_definitions_follow_the_v3_policy(
+    server: LocalSpotServer, full_app: App, http: httpx.Client
+) -> None:
+    define_sensitive(http, "companies")
+    plain = server.new_app(scopes_without_sensitive(), hub_id=full_app.hub_id)
+    named = "/properties/v2/companies/properties/named"
+    with http_client(server, plain) as client:
+        for name in ("passport_number", "diagnosis"):
+            edited = client.put(f"{named}/{name}", json={"label": "Changed"})
+            assert edited.status_code == 403, edited.text
+            assert edited.json()["category"] == "MISSING_SCOPES"
+            deleted = client.delete(f"{named}/{name}")
+            assert deleted.status_code == 403, deleted.text
+            kept = http.get(f"/crm/v3/properties/companies/{name}").json()
+            assert (kept["label"], kept["archived"]) == (name.replace("_", " ").title(), False)
+
+    edited = http.put(f"{named}/passport_number", json={"label": "Passport no."})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["dataSensitivity"] == "standard"
+    relabelled = http.put(f"{named}/passport_number", json={"dataSensitivity": "none"})
+    assert relabelled.status_code == 400, relabelled.text
+    after = http.get("/crm/v3/properties/companies/passport_number").json()
+    assert (after["label"], after["dataSensitivity"]) == ("Passport no.", "sensitive")
+
+    assert http.delete(f"{named}/diagnosis").status_code == 204
+    archived = http.get("/crm/v3/properties/companies/diagnosis", params={"archived": "true"})
+    assert archived.json()["archived"] is True
