@@ -143,6 +143,19 @@ def test_secure_endpoint_without_the_sensitive_write_scope_changes_nothing(
     assert _contact(http, "ed@example.org").status_code == 404
     assert http.get(f"/form-integrations/v1/submissions/forms/{form['id']}").json()["results"] == []
 
+    # An existing contact is left as it was, its stored passport number included.
+    made = http.post(
+        "/crm/v3/objects/contacts",
+        json={"properties": {"email": "ed@example.org", "firstname": "E", "passport_number": "P0"}},
+    )
+    assert made.status_code == 201, made.text
+    with http_client(server, narrow) as client:
+        again = client.post(secure_path(full_app.hub_id, form["id"]), json=body)
+    assert again.status_code == 403, again.text
+    props = _contact(http, "ed@example.org").json()["properties"]
+    assert (props["firstname"], props["passport_number"]) == ("E", "P0")
+    assert http.get(f"/form-integrations/v1/submissions/forms/{form['id']}").json()["results"] == []
+
 
 def test_secure_endpoint_needs_the_forms_scope_and_the_token_s_portal(
     server: LocalSpotServer, full_app: App, http: httpx.Client, make_app: Callable[..., App]
