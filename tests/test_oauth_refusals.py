@@ -63,6 +63,7 @@ def test_professional_account_cannot_take_sensitive_scopes(server: LocalSpotServ
     assert refused.status_code == 403
     assert "Enterprise subscription required" in refused.text
     assert SENSITIVE_READ in refused.text
+    assert server.control("GET", f"/public-apps/{app.id}/installs")["results"] == []
 
 
 def test_unapproved_sensitive_scope_is_refused_until_approved(server: LocalSpotServer) -> None:
