@@ -169,6 +169,70 @@ def test_rotation_under_load_loses_and_garbles_nothing(own: LocalSpotServer) -> 
         rt.close()
 
 
+def test_rotation_under_api_load_serves_every_value_as_last_written(own: LocalSpotServer) -> None:
+    """An app writing and reading through the Objects API while the server re-encrypts."""
+    import httpx
+
+    from localspot.scopes import all_scopes
+
+    rt = runtime_of(own)
+    try:
+        seeded = _seeded(rt, own, 3000)
+    finally:
+        rt.close()
+    app = own.new_app(all_scopes(), hub_id=seeded.hub_id)
+    expected = {rid: seeded.expected[(rid, "passport_number")] for rid in seeded.record_ids}
+    stop, problems, counts = threading.Event(), [], {"writes": 0, "reads": 0}
+
+    def work() -> None:
+        rng = random.Random(11)
+        headers = {"Authorization": f"Bearer {app.token}"}
+        with httpx.Client(base_url=own.url, headers=headers, timeout=30) as http:
+            while not stop.is_set():
+                record_id = rng.choice(seeded.record_ids)
+                value = f"API{counts['writes']}-{rng.random()}"
+                path = f"/crm/v3/objects/contacts/{record_id}"
+                written = http.patch(path, json={"properties": {"passport_number": value}})
+                if written.status_code != 200:
+                    problems.append(written.text)
+                    return
+                expected[record_id] = value
+                counts["writes"] += 1
+                record_id = rng.choice(seeded.record_ids)
+                read = http.get(
+                    f"/crm/v3/objects/contacts/{record_id}",
+                    params={"properties": "passport_number"},
+                )
+                got = read.json()["properties"]["passport_number"] if read.is_success else None
+                if got != expected[record_id]:
+                    problems.append(f"{record_id}: {read.status_code}")
+                    return
+                counts["reads"] += 1
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    time.sleep(0.5)
+    own.control("POST", "/keys/rotate", json={})
+    _wait_for(own, lambda s: s["rotation"]["state"] == "done")
+    time.sleep(0.5)
+    stop.set()
+    worker.join(30)
+    assert problems == []
+    assert counts["writes"] > 20 and counts["reads"] > 20, counts
+
+    headers = {"Authorization": f"Bearer {app.token}"}
+    with httpx.Client(base_url=own.url, headers=headers, timeout=30) as http:
+        for start in range(0, len(seeded.record_ids), 100):
+            chunk = seeded.record_ids[start : start + 100]
+            read = http.post(
+                "/crm/v3/objects/contacts/batch/read",
+                json={"inputs": [{"id": str(i)} for i in chunk], "properties": ["passport_number"]},
+            )
+            assert read.status_code == 200, read.text
+            got = {int(r["id"]): r["properties"]["passport_number"] for r in read.json()["results"]}
+            assert got == {i: expected[i] for i in chunk}
+
+
 def test_an_interrupted_rotation_resumes_where_it_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
