@@ -256,6 +256,29 @@ def test_invalid_values_use_the_legacy_validation_results_body(
     assert v3_values(http, "contacts", contact, "firstname")["firstname"] == "Ana"
 
 
+@pytest.mark.parametrize(
+    "path", ["/contacts/v1/contact", "/contacts/v1/contact/createOrUpdate/email/{email}"]
+)
+def test_create_and_create_or_update_refuse_invalid_values_with_validation_results(
+    http: httpx.Client, path: str
+) -> None:
+    define(http, "contacts", "shoe_count", "non_sensitive", type="number", fieldType="number")
+    email = f"bad-{path.count('/')}@example.org"
+    response = http.post(
+        path.format(email=email),
+        json=_props({"email": email, "shoe_count": "many", "firstname": "Never"}),
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert (body["status"], body["message"]) == ("error", "Property values were not valid")
+    assert body["correlationId"] and body["requestId"]
+    [result] = [r for r in body["validationResults"] if r["name"] == "shoe_count"]
+    assert (result["isValid"], result["error"]) == (False, "INVALID_INTEGER")
+    assert "many" in result["message"]
+    found = http.get(f"/crm/v3/objects/contacts/{email}", params={"idProperty": "email"})
+    assert found.status_code == 404
+
+
 def test_a_token_without_sensitive_scopes_writes_through_legacy_without_403(
     server: LocalSpotServer, full_app: App, http: httpx.Client, contact: str
 ) -> None:
