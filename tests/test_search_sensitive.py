@@ -16,11 +16,14 @@ import hubspot.crm.objects
 import hubspot.crm.tickets
 import pytest
 from hubspot.crm.contacts import ApiException, Filter, FilterGroup, PublicObjectSearchRequest
+from sqlalchemy import update
 
 from localspot.scopes import all_scopes
+from localspot.store.schema import object_schemas
 from localspot.testing import LocalSpotServer
 
 from .conftest import http_client, v3_client
+from .protection_support import engine_of
 from .records_helpers import add_property
 
 MISSING_SCOPES_MESSAGE = (
@@ -121,8 +124,12 @@ class Account:
         return error  # type: ignore[no-any-return]
 
 
-def _custom_schema(http: Any) -> str:
-    """A custom object whose schema lists its sensitive properties as searchable too."""
+def _custom_schema(server: LocalSpotServer, http: Any) -> str:
+    """A custom object whose schema lists its sensitive properties as searchable too.
+
+    The schemas API refuses that now, but schemas stored before it did may still say so:
+    the stored row is changed directly, and ``query`` must still skip those values.
+    """
     prop = {"type": "string", "fieldType": "text"}
     response = http.post(
         "/crm/v3/schemas",
@@ -131,7 +138,7 @@ def _custom_schema(http: Any) -> str:
             "labels": {"singular": "Vault", "plural": "Vaults"},
             "primaryDisplayProperty": "model",
             "requiredProperties": ["model"],
-            "searchableProperties": ["model", "passport", "diagnosis"],
+            "searchableProperties": ["model"],
             "properties": [
                 {"name": "model", "label": "Model", **prop},
                 {"name": "passport", "label": "passport", "dataSensitivity": "sensitive", **prop},
@@ -147,7 +154,16 @@ def _custom_schema(http: Any) -> str:
         },
     )
     assert response.status_code == 201, response.text
-    return str(response.json()["objectTypeId"])
+    type_id = str(response.json()["objectTypeId"])
+    engine = engine_of(server)
+    with engine.begin() as conn:
+        conn.execute(
+            update(object_schemas)
+            .where(object_schemas.c.id == int(type_id[2:]))
+            .values(searchable_properties=["model", "passport", "diagnosis"])
+        )
+    engine.dispose()
+    return type_id
 
 
 @pytest.fixture(params=list(KINDS))
@@ -160,7 +176,7 @@ def account(request: pytest.FixtureRequest, server: LocalSpotServer) -> Account:
     admin = server.new_app(all_scopes())
     with http_client(server, admin) as http:
         if kind.name == "custom":
-            object_type = _custom_schema(http)
+            object_type = _custom_schema(server, http)
         else:
             object_type = kind.name
             add_property(http, object_type, kind.group, name="passport")

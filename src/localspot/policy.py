@@ -129,6 +129,55 @@ def check_definition_write(
     require_sensitive(caller, object_type_id, sensitivity, "write", property_names or [])
 
 
+# Custom object schemas (SPEC §3.5) --------------------------------------------------------------
+
+
+def check_allows_sensitive(caller: Caller) -> None:
+    """Letting a custom object hold sensitive properties is the Enterprise feature itself, so
+    turning ``allowsSensitiveProperties`` on below Enterprise is refused (SPEC Part B17)."""
+    require_enterprise(caller.tier)
+
+
+def check_schema_display(roles: dict[str, list[str]], sensitivity: dict[str, str]) -> None:
+    """400 when a display or searchable role of a schema names a sensitive property.
+
+    ``roles`` maps a schema field (``primaryDisplayProperty``...) to the names it holds;
+    ``sensitivity`` maps property names to their level. Display properties are returned by
+    every plain read, but sensitive values are returned only when named (SPEC §1.3, Part B1),
+    and ``query`` never searches sensitive values (Part B3).
+    """
+    offending: dict[str, list[str]] = {}
+    for role, names in roles.items():
+        for name in names:
+            if is_protected(sensitivity.get(name, "non_sensitive")):
+                offending.setdefault(name, []).append(role)
+    if offending:
+        names = sorted(offending)
+        raise validation_error(
+            "Sensitive and highly sensitive properties cannot be display or searchable "
+            "properties of a schema: "
+            + "; ".join(f"{n} ({', '.join(offending[n])})" for n in names),
+            context={"propertyName": names},
+        )
+
+
+def returned_by_default(sensitivity: str) -> bool:
+    """Whether a property may be among those a read returns unasked: only non-sensitive ones,
+    whatever a (possibly older) schema names as display properties."""
+    return sensitivity == "non_sensitive"
+
+
+def check_schema_archive(caller: Caller, object_type_id: str, definitions: Iterable[Any]) -> None:
+    """Archiving or purging a schema takes its properties with it, so it needs what archiving
+    each of them would: the object's sensitive (and highly sensitive) write scope per level."""
+    by_level: dict[str, list[str]] = {}
+    for d in definitions:
+        by_level.setdefault(d.data_sensitivity, []).append(d.name)
+    for level in ("non_sensitive", "sensitive", "highly_sensitive"):
+        if level in by_level or level == "non_sensitive":
+            check_definition_write(caller, object_type_id, level, sorted(by_level.get(level, [])))
+
+
 # Record values ----------------------------------------------------------------------------------
 
 

@@ -175,6 +175,18 @@ def schema_associations(conn: Connection, hub_id: int, object_type_id: str) -> l
     ]
 
 
+def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> None:
+    """Deletes the association types to and from a purged custom object. Its records, and so
+    their associations, are already gone."""
+    conn.execute(
+        delete(association_definitions).where(
+            association_definitions.c.hub_id == hub_id,
+            (association_definitions.c.from_object_type_id == object_type_id)
+            | (association_definitions.c.to_object_type_id == object_type_id),
+        )
+    )
+
+
 def _insert(
     conn: Connection,
     hub_id: int,

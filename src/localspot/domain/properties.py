@@ -572,6 +572,30 @@ def batch_read(
 # Purge ----------------------------------------------------------------------------------------
 
 
+def every_definition(conn: Connection, hub_id: int, object_type_id: str) -> list[Any]:
+    """Active and archived definitions of an object: what purging the object destroys."""
+    query = select(defs).where(defs.c.hub_id == hub_id, defs.c.object_type_id == object_type_id)
+    return list(conn.execute(query))
+
+
+def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> None:
+    """Deletes every definition of an object type, archived or not (custom schema purge)."""
+    conn.execute(
+        delete(defs).where(defs.c.hub_id == hub_id, defs.c.object_type_id == object_type_id)
+    )
+    property_cache.touch(conn, hub_id, [object_type_id])
+
+
+def audit_schema_change(
+    conn: Connection, caller: Caller, now: datetime, rows: list[Any], operation: str
+) -> None:
+    """A schema archive or purge changes each sensitive definition it carries; audit them."""
+    for row in rows:
+        _audit_change(
+            conn, caller, now, row.object_type_id, row.data_sensitivity, row.name, operation
+        )
+
+
 def purge_archived(conn: Connection, now: datetime, days: int) -> list[tuple[int, str, str]]:
     """Deletes definitions archived ``days`` ago or more; returns (hub, object, name) of each."""
     cutoff = now - timedelta(days=days)

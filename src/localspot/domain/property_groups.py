@@ -177,6 +177,12 @@ def _archive_group(
     )
 
 
+def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> None:
+    conn.execute(
+        delete(groups).where(groups.c.hub_id == hub_id, groups.c.object_type_id == object_type_id)
+    )
+
+
 def purge_archived(conn: Connection, now: datetime, days: int) -> None:
     cutoff = now - timedelta(days=days)
     conn.execute(delete(groups).where(groups.c.archived.is_(True), groups.c.archived_at <= cutoff))

@@ -80,7 +80,14 @@ def merge(
             ]
         )
         writer.audit(changes)
-        return writer.render_written(primary.id, list(object_type.default_properties))
+        # The default set never carries a sensitive value, whatever the schema names.
+        shown = [
+            n
+            for n in object_type.default_properties
+            if n in writer.definitions
+            and policy.returned_by_default(writer.definitions[n].data_sensitivity)
+        ]
+        return writer.render_written(primary.id, shown)
 
 
 def _search_forms(definition: Any, value: str) -> tuple[str | None, float | None]:
@@ -134,6 +141,17 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
             delete(records).where((records.c.id == row.id) | (records.c.merged_into == row.id))
         )
         writer.announce([writer.event(row.id, "privacyDeletion")])
+
+
+def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> int:
+    """Deletes every record of an object type, archived or not, with their values, history and
+    associations (foreign keys cascade); for a custom object schema purged for good."""
+    result = conn.execute(
+        delete(records).where(
+            records.c.hub_id == hub_id, records.c.object_type_id == object_type_id
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def purge_archived(conn: Connection, now_ms: int, days: int) -> int:

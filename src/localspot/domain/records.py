@@ -74,6 +74,7 @@ class Reader:
         self.rt, self.conn, self.caller, self.object_type = rt, conn, caller, object_type
         policy.check_record_access(caller, object_type.id, "read")
         wanted = projection.properties
+        defaults = wanted is None
         if wanted is None:
             wanted = list(object_type.default_properties)
         asked_history = projection.with_history or []
@@ -83,6 +84,14 @@ class Reader:
             object_type,
             list({*wanted, *asked_history, *always_returned(object_type)}),
         )
+        if defaults:
+            # A custom schema stored before display properties were checked may name a
+            # sensitive one: a read that names nothing still returns no sensitive value.
+            wanted = [
+                n
+                for n in wanted
+                if n in found and policy.returned_by_default(found[n].data_sensitivity)
+            ]
         # Unknown names are ignored, as HubSpot does; known sensitive ones need the scope.
         named = [found[n] for n in dict.fromkeys([*wanted, *asked_history]) if n in found]
         policy.check_values(caller, object_type.id, named, "read")

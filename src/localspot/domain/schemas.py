@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field, StrictBool, StrictStr
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
@@ -17,13 +18,16 @@ from localspot.domain import (
     object_types,
     properties,
     property_cache,
+    property_groups,
+    record_lifecycle,
 )
 from localspot.domain.object_types import ObjectType
 from localspot.domain.property_models import Input, PropertyCreate
-from localspot.errors import conflict, not_found, validation_error
+from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
-from localspot.store.schema import object_schemas, property_definitions, property_groups, records
+from localspot.store import schema as tables
+from localspot.store.schema import object_schemas, property_definitions, records
 from localspot.validation import parse_input, whole_number, without_nulls
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
@@ -87,9 +91,9 @@ def object_type_of(row: Any) -> ObjectType:
     )
 
 
-def _find_row(conn: Connection, hub_id: int, key: str) -> Any | None:
+def _find_row(conn: Connection, hub_id: int, key: str, archived: bool = False) -> Any | None:
     query = select(object_schemas).where(
-        object_schemas.c.hub_id == hub_id, object_schemas.c.archived.is_(False)
+        object_schemas.c.hub_id == hub_id, object_schemas.c.archived.is_(archived)
     )
     if key.startswith("2-") and key[2:].isdigit():
         schema_id = whole_number(key[2:])
@@ -113,9 +117,23 @@ def _resolve(conn: Connection, hub_id: int, key: str) -> ObjectType | None:
 object_types.register_custom_resolver(_resolve)
 
 
-def render(conn: Connection, row: Any) -> dict[str, Any]:
+class Include(NamedTuple):
+    """What a schema read carries besides the schema itself (SPEC §3.5: all default true)."""
+
+    properties: bool = True
+    associations: bool = True
+    audit_metadata: bool = True
+
+
+ALL = Include()
+
+
+def render(conn: Connection, row: Any, include: Include | None = None) -> dict[str, Any]:
+    include = include or ALL
     object_type = object_type_of(row)
-    definitions = properties.definitions_by_name(conn, row.hub_id, object_type)
+    definitions = (
+        properties.definitions_by_name(conn, row.hub_id, object_type) if include.properties else {}
+    )
     out: dict[str, Any] = {
         "id": str(row.id),
         "objectTypeId": type_id(row),
@@ -126,12 +144,17 @@ def render(conn: Connection, row: Any) -> dict[str, Any]:
         "searchableProperties": row.searchable_properties,
         "secondaryDisplayProperties": row.secondary_display_properties,
         "properties": [properties.render(d) for d in definitions.values()],
-        "associations": association_definitions.schema_associations(conn, row.hub_id, type_id(row)),
+        "associations": (
+            association_definitions.schema_associations(conn, row.hub_id, type_id(row))
+            if include.associations
+            else []
+        ),
         "allowsSensitiveProperties": row.allows_sensitive_properties,
         "archived": row.archived,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
     }
+    if include.audit_metadata:
+        out["createdAt"] = iso(row.created_at)
+        out["updatedAt"] = iso(row.updated_at)
     if row.primary_display_property:
         out["primaryDisplayProperty"] = row.primary_display_property
     if row.description:
@@ -154,6 +177,31 @@ def _check_references(names: set[str], body: SchemaCreate | SchemaUpdate) -> Non
         )
 
 
+def _check_display(sensitivity: dict[str, str], body: SchemaCreate | SchemaUpdate) -> None:
+    primary = body.primary_display_property
+    policy.check_schema_display(
+        {
+            "primaryDisplayProperty": [primary] if primary else [],
+            "secondaryDisplayProperties": body.secondary_display_properties or [],
+            "searchableProperties": body.searchable_properties or [],
+        },
+        sensitivity,
+    )
+
+
+def _name_taken(name: str, archived: bool) -> HubSpotError:
+    # An archived schema keeps its name until it is purged, as archived properties keep
+    # theirs (SPEC Part B6).
+    if archived:
+        message = (
+            f"An archived object schema named {name} already exists. Purge it with "
+            "DELETE /crm/v3/schemas/{objectType}?archived=true to reuse the name."
+        )
+    else:
+        message = f"An object schema named {name} already exists."
+    return conflict(message, category="OBJECT_ALREADY_EXISTS", context={"name": [name]})
+
+
 def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str, Any]:
     caller.require_any(_SCHEMA_WRITE)
     body = parse_input(SchemaCreate, raw)
@@ -166,34 +214,40 @@ def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str,
         parse_input(PropertyCreate, {"groupName": f"{body.name.lower()}_information", **p})
         for p in body.properties
     ]
+    if body.allows_sensitive_properties:
+        policy.check_allows_sensitive(caller)
     if not body.allows_sensitive_properties and any(
         s.data_sensitivity != "non_sensitive" for s in specs
     ):
         raise validation_error("Sensitive properties need allowsSensitiveProperties: true")
     _check_references({s.name for s in specs} | {"hs_object_id", "createdate"}, body)
+    _check_display({s.name: s.data_sensitivity for s in specs}, body)
     with rt.store.write() as conn:
-        if _find_row(conn, caller.hub_id, body.name) is not None:
-            raise conflict(
-                f"An object schema named {body.name} already exists.",
-                category="OBJECT_ALREADY_EXISTS",
-            )
+        for archived in (False, True):
+            if _find_row(conn, caller.hub_id, body.name, archived=archived) is not None:
+                raise _name_taken(body.name, archived)
         now = rt.clock.now()
-        schema_id = conn.execute(
-            insert(object_schemas).values(
-                hub_id=caller.hub_id,
-                name=body.name,
-                labels=body.labels.model_dump(),
-                description=body.description,
-                primary_display_property=body.primary_display_property,
-                secondary_display_properties=body.secondary_display_properties,
-                searchable_properties=body.searchable_properties,
-                required_properties=body.required_properties,
-                allows_sensitive_properties=body.allows_sensitive_properties,
-                archived=False,
-                created_at=now,
-                updated_at=now,
+        try:
+            inserted = conn.execute(
+                insert(object_schemas).values(
+                    hub_id=caller.hub_id,
+                    name=body.name,
+                    labels=body.labels.model_dump(),
+                    description=body.description,
+                    primary_display_property=body.primary_display_property,
+                    secondary_display_properties=body.secondary_display_properties,
+                    searchable_properties=body.searchable_properties,
+                    required_properties=body.required_properties,
+                    allows_sensitive_properties=body.allows_sensitive_properties,
+                    archived=False,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        ).inserted_primary_key[0]
+        except IntegrityError:
+            # A concurrent request took the name between our check and the insert.
+            raise _name_taken(body.name, archived=False) from None
+        schema_id = inserted.inserted_primary_key[0]
         row = conn.execute(select(object_schemas).where(object_schemas.c.id == schema_id)).one()
         object_type = object_type_of(row)
         _seed(conn, row, object_type, now)
@@ -208,7 +262,7 @@ def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str,
 def _seed(conn: Connection, row: Any, object_type: ObjectType, now: datetime) -> None:
     group = f"{row.name.lower()}_information"
     conn.execute(
-        insert(property_groups).values(
+        insert(tables.property_groups).values(
             hub_id=row.hub_id,
             object_type_id=object_type.id,
             name=group,
@@ -228,7 +282,9 @@ def _seed(conn: Connection, row: Any, object_type: ObjectType, now: datetime) ->
     property_cache.touch(conn, row.hub_id, [object_type.id])
 
 
-def list_schemas(rt: Runtime, caller: Caller, archived: bool) -> list[dict[str, Any]]:
+def list_schemas(
+    rt: Runtime, caller: Caller, archived: bool, include: Include | None = None
+) -> list[dict[str, Any]]:
     caller.require_any(_SCHEMA_READ)
     with rt.store.read() as conn:
         rows = conn.execute(
@@ -236,13 +292,15 @@ def list_schemas(rt: Runtime, caller: Caller, archived: bool) -> list[dict[str, 
             .where(object_schemas.c.hub_id == caller.hub_id, object_schemas.c.archived == archived)
             .order_by(object_schemas.c.id)
         ).all()
-        return [render(conn, row) for row in rows]
+        return [render(conn, row, include) for row in rows]
 
 
-def get_schema(rt: Runtime, caller: Caller, key: str) -> dict[str, Any]:
+def get_schema(
+    rt: Runtime, caller: Caller, key: str, include: Include | None = None
+) -> dict[str, Any]:
     caller.require_any(_SCHEMA_READ)
     with rt.store.read() as conn:
-        return render(conn, _require(conn, caller.hub_id, key))
+        return render(conn, _require(conn, caller.hub_id, key), include)
 
 
 def _require(conn: Connection, hub_id: int, key: str) -> Any:
@@ -258,8 +316,11 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
     with rt.store.write() as conn:
         row = _require(conn, caller.hub_id, key)
         object_type = object_type_of(row)
-        names = set(properties.definitions_by_name(conn, caller.hub_id, object_type))
-        _check_references(names, body)
+        if body.allows_sensitive_properties:
+            policy.check_allows_sensitive(caller)
+        definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        _check_references(set(definitions), body)
+        _check_display({n: d.data_sensitivity for n, d in definitions.items()}, body)
         changes = without_nulls(
             body.model_dump(exclude_unset=True, exclude={"restorable", "clear_description"}),
             nullable=("description", "primary_display_property"),
@@ -285,10 +346,20 @@ def _has_sensitive(conn: Connection, row: Any, object_type: ObjectType) -> bool:
     )
 
 
-def archive_schema(rt: Runtime, caller: Caller, key: str) -> None:
+def archive_schema(rt: Runtime, caller: Caller, key: str, purge: bool = False) -> None:
+    """Archives a schema; with ``purge`` (``?archived=true``), deletes an archived one for good."""
     caller.require_any(_SCHEMA_WRITE)
     with rt.store.write() as conn:
+        if purge:
+            _purge(rt, conn, caller, key)
+            return
         row = _require(conn, caller.hub_id, key)
+        object_type = object_type_of(row)
+        definitions = list(
+            properties.definitions_by_name(conn, caller.hub_id, object_type).values()
+        )
+        # The schema's properties go with it, so it takes what archiving each of them would.
+        policy.check_schema_archive(caller, object_type.id, definitions)
         live = conn.scalar(
             select(func.count())
             .select_from(records)
@@ -302,8 +373,36 @@ def archive_schema(rt: Runtime, caller: Caller, key: str) -> None:
             raise validation_error(
                 f"Object schema {row.name} still has {live} records; archive them first"
             )
+        now = rt.clock.now()
         conn.execute(
             update(object_schemas)
             .where(object_schemas.c.id == row.id)
-            .values(archived=True, updated_at=rt.clock.now())
+            .values(archived=True, updated_at=now)
         )
+        properties.audit_schema_change(conn, caller, now, definitions, "archive_schema")
+
+
+def _purge(rt: Runtime, conn: Connection, caller: Caller, key: str) -> None:
+    """HubSpot's hard delete: the archived schema, its properties, groups, association types
+    and every record of it go for good, and its name is free again."""
+    row = _find_row(conn, caller.hub_id, key, archived=True)
+    if row is None:
+        if _find_row(conn, caller.hub_id, key) is not None:
+            raise validation_error(
+                f"Object schema {key} is not archived. Archive it (DELETE without "
+                "archived=true) before deleting it for good.",
+                context={"objectType": [key]},
+            )
+        raise not_found(
+            f"Unable to find archived object schema {key}", context={"objectType": [key]}
+        )
+    object_type_id = type_id(row)
+    # Archived properties go too, and with them their values: the same scopes as archiving.
+    every = properties.every_definition(conn, caller.hub_id, object_type_id)
+    policy.check_schema_archive(caller, object_type_id, every)
+    record_lifecycle.purge_object_type(conn, caller.hub_id, object_type_id)
+    properties.purge_object_type(conn, caller.hub_id, object_type_id)
+    property_groups.purge_object_type(conn, caller.hub_id, object_type_id)
+    association_definitions.purge_object_type(conn, caller.hub_id, object_type_id)
+    conn.execute(delete(object_schemas).where(object_schemas.c.id == row.id))
+    properties.audit_schema_change(conn, caller, rt.clock.now(), every, "purge_schema")

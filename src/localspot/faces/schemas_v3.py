@@ -16,8 +16,17 @@ PREFIXES = (
 )
 
 
+def _include(ctx: Ctx) -> schemas.Include:
+    return schemas.Include(
+        properties=ctx.flag("includePropertyDefinitions", default=True),
+        associations=ctx.flag("includeAssociationDefinitions", default=True),
+        audit_metadata=ctx.flag("includeAuditMetadata", default=True),
+    )
+
+
 def list_schemas(ctx: Ctx) -> Response:
-    return JSON({"results": schemas.list_schemas(ctx.runtime, ctx.caller(), ctx.flag("archived"))})
+    found = schemas.list_schemas(ctx.runtime, ctx.caller(), ctx.flag("archived"), _include(ctx))
+    return JSON({"results": found})
 
 
 def create_schema(ctx: Ctx) -> Response:
@@ -27,7 +36,9 @@ def create_schema(ctx: Ctx) -> Response:
 
 
 def get_schema(ctx: Ctx) -> Response:
-    return JSON(schemas.get_schema(ctx.runtime, ctx.caller(), ctx.path["objectType"]))
+    return JSON(
+        schemas.get_schema(ctx.runtime, ctx.caller(), ctx.path["objectType"], _include(ctx))
+    )
 
 
 def update_schema(ctx: Ctx) -> Response:
@@ -37,7 +48,9 @@ def update_schema(ctx: Ctx) -> Response:
 
 
 def archive_schema(ctx: Ctx) -> Response:
-    schemas.archive_schema(ctx.runtime, ctx.caller(), ctx.path["objectType"])
+    # HubSpot's hard delete is the same DELETE with archived=true, on an archived schema.
+    purge = ctx.flag("archived")
+    schemas.archive_schema(ctx.runtime, ctx.caller(), ctx.path["objectType"], purge=purge)
     return no_content()
 
 
