@@ -348,6 +348,8 @@ def _has_sensitive(conn: Connection, row: Any, object_type: ObjectType) -> bool:
 
 def archive_schema(rt: Runtime, caller: Caller, key: str, purge: bool = False) -> None:
     """Archives a schema; with ``purge`` (``?archived=true``), deletes an archived one for good."""
+    # TODO(schemas): the 90-day purge skips archived schemas (no archived-at column); only
+    # ?archived=true removes them, and their webhook subscriptions stay behind.
     caller.require_any(_SCHEMA_WRITE)
     with rt.store.write() as conn:
         if purge:
