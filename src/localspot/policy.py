@@ -356,6 +356,14 @@ def check_association_read(caller: Caller, from_type_id: str, to_type_id: str) -
     check_record_access(caller, to_type_id, "read")
 
 
+def may_read_associations(caller: Caller, from_type_id: str, to_type_id: str) -> bool:
+    """Whether a record read may list associated ids of ``to_type_id`` (legacy reads, which
+    leave out what they may not show rather than refuse the whole read)."""
+    return caller.has_any(sc.record_scopes(sc.scope_key(from_type_id), "read")) and (
+        caller.has_any(sc.record_scopes(sc.scope_key(to_type_id), "read"))
+    )
+
+
 def check_association_write(caller: Caller, from_type_id: str, to_type_id: str) -> None:
     """Associating changes the record written from; the other side need only be readable."""
     check_record_access(caller, from_type_id, "write")
