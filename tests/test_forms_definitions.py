@@ -6,14 +6,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 
 import httpx
+from hubspot.marketing.forms import ApiException as FormsApiException
 
 from localspot.testing import App, LocalSpotServer
-from tests.conftest import http_client
+from tests import leakcheck
+from tests.conftest import http_client, v3_client
 from tests.forms_helpers import PASSPORT, field, form_body
+from tests.records_helpers import add_property
 
 
 def test_create_read_update_replace_and_archive(http: httpx.Client) -> None:
@@ -169,3 +173,107 @@ def test_control_plane_and_cli_manage_forms(server: LocalSpotServer, full_app: A
     assert json.loads(shown.stdout)["name"] == "C"
     assert server.control("DELETE", f"/accounts/{hub}/forms/{made['id']}") is None
     assert server.control("GET", f"/accounts/{hub}/forms")["results"] == []
+
+
+def _refused_without_value(
+    response: httpx.Response, secret: str, where: str, name: str = "ssn"
+) -> None:
+    assert response.status_code == 400, (where, response.text)
+    body = response.json()
+    assert body["category"] == "VALIDATION_ERROR", where
+    assert f"0-1/{name} " in body["message"], where
+    assert secret not in response.text, where
+
+
+def test_sensitive_fields_carry_no_value_in_the_definition(
+    server: LocalSpotServer, full_app: App, make_app: Callable[..., App]
+) -> None:
+    # A definition is readable with `forms` alone and stored as plain JSON, so a default or
+    # hidden value of a sensitive property there would reach callers without sensitive scopes.
+    # Before the fix a forms-only token created, read back and replaced such a form.
+    hub = full_app.hub_id
+    with http_client(server, full_app) as owner:
+        add_property(
+            owner, "contacts", "contactinformation", name="ssn", sensitivity="highly_sensitive"
+        )
+        add_property(owner, "contacts", "contactinformation", name="passport_number")
+    forms_only = make_app(["forms"], hub_id=hub)
+    secret = leakcheck.canary("FORMDEF")
+    hidden_ssn = field("ssn", hidden=True, defaultValue=secret)
+    valued = [
+        hidden_ssn,
+        field("passport_number", defaultValue=secret),
+        field("ssn", "multiple_checkboxes", defaultValues=[secret]),
+        field("ssn", value=secret),  # a value-like key HubSpot's model does not have
+        field(
+            "email",
+            "email",
+            dependentFields=[
+                {"dependentCondition": {"operator": "set_any"}, "dependentField": hidden_ssn}
+            ],
+        ),
+        field(
+            "ssn",
+            dependentFields=[
+                {
+                    "dependentCondition": {"operator": "eq", "value": secret},
+                    "dependentField": field("firstname"),
+                }
+            ],
+        ),
+    ]
+    with http_client(server, forms_only) as http:
+        for f in valued:
+            name = "ssn" if f["name"] == "email" else f["name"]  # the dependent field's own
+            made = http.post("/marketing/v3/forms", json=form_body(f))
+            _refused_without_value(made, secret, f"create {f}", name)
+        # Empty defaults, as HubSpot's own definitions carry them, are no value.
+        plain = form_body(field("email", "email"), field("ssn", defaultValue="", defaultValues=[]))
+        made = http.post("/marketing/v3/forms", json=plain)
+        assert made.status_code == 201, made.text
+        form_id = made.json()["id"]
+        for f in valued[:2]:
+            patched = http.patch(f"/marketing/v3/forms/{form_id}", json=form_body(f))
+            _refused_without_value(patched, secret, "patch", f["name"])
+            replaced = http.put(f"/marketing/v3/forms/{form_id}", json=form_body(f))
+            _refused_without_value(replaced, secret, "put", f["name"])
+        assert (
+            http.get(f"/marketing/v3/forms/{form_id}").json()["fieldGroups"]
+            == (made.json()["fieldGroups"])
+        )
+        # A non-sensitive field keeps its default.
+        ok = http.post("/marketing/v3/forms", json=form_body(field("firstname", defaultValue="A")))
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["fieldGroups"][0]["fields"][0]["defaultValue"] == "A"
+
+    # HubSpot's v3 client sends the same body and gets the same refusal.
+    client = v3_client(server, forms_only)
+    try:
+        client.marketing.forms.forms_api.create(form_body(hidden_ssn))
+        raise AssertionError("the SDK create succeeded")
+    except FormsApiException as exc:
+        assert exc.status == 400
+        assert secret not in str(exc.body)
+
+    # The control plane and the CLI create forms through the same domain check.
+    refused = server.admin.post(f"/localspot/v1/accounts/{hub}/forms", json=form_body(hidden_ssn))
+    _refused_without_value(refused, secret, "control plane")
+    patched = server.admin.patch(
+        f"/localspot/v1/accounts/{hub}/forms/{form_id}", json=form_body(hidden_ssn)
+    )
+    _refused_without_value(patched, secret, "control plane patch")
+    definition = server.data_dir / "ssn-form.json"
+    definition.write_text(json.dumps(form_body(hidden_ssn)))
+    cli = subprocess.run(
+        [sys.executable, "-m", "localspot", "forms", "create", str(hub), str(definition)]
+        + ["--data-dir", str(server.data_dir)],
+        env={**os.environ, "LOCALSPOT_DATABASE_URL": server.database_url},
+        capture_output=True,
+        text=True,
+    )
+    definition.unlink()
+    assert cli.returncode == 1, cli.stdout
+    assert "ssn" in cli.stderr and secret not in cli.stderr + cli.stdout
+
+    time.sleep(0.3)  # the server's last log lines
+    assert leakcheck.scan_everywhere(server, [secret]) == []

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import hubspot
 
+from localspot.testing import App, LocalSpotServer
+from tests.conftest import http_client
 from tests.legacy_support import (
     CANARY,
     HIGH_CANARY,
@@ -16,6 +19,7 @@ from tests.legacy_support import (
     v3_history,
     v3_values,
 )
+from tests.records_helpers import all_ids
 
 SENSITIVE = {"passport_number": CANARY, "diagnosis": HIGH_CANARY}
 
@@ -138,3 +142,80 @@ def test_legacy_object_validation_errors_use_validation_results(http: httpx.Clie
 
     company = http.put("/companies/v2/companies/1", json={"properties": "nope"})
     assert company.status_code == 400
+
+
+def test_deal_create_with_associations(
+    server: LocalSpotServer, full_app: App, http: httpx.Client, v3: hubspot.HubSpot
+) -> None:
+    # Before the fix any non-empty associations object was refused with "LocalSpot does not
+    # support associations in deal bodies yet"; HubSpot's deals v1 takes them.
+    define_sensitive(http, "deals")
+    contact = v3_create(http, "contacts", {"email": "ana@example.org"})
+    other = v3_create(http, "contacts", {"email": "bo@example.org"})
+    company = v3_create(http, "companies", {"name": "Acme"})
+    earlier = v3_create(http, "deals", {"dealname": "Earlier"})
+    made = http.post(
+        "/deals/v1/deal",
+        json={
+            "associations": {
+                "associatedVids": [int(contact), other],  # HubSpot's clients send numbers
+                "associatedCompanyIds": [int(company)],
+                "associatedDealIds": [earlier],
+            },
+            **_props({"dealname": "Linked", **SENSITIVE}),
+        },
+    )
+    assert made.status_code == 200, made.text
+    assert_clean(made)
+    deal_id = made.json()["dealId"]
+    wanted = {
+        "associatedVids": sorted([int(contact), int(other)]),
+        "associatedCompanyIds": [int(company)],
+        "associatedDealIds": [int(earlier)],
+        "associatedTicketIds": [],
+    }
+    assert made.json()["associations"] == wanted
+    read = http.get(f"/deals/v1/deal/{deal_id}")
+    assert read.json()["associations"] == wanted
+    assert_clean(read)
+    assert v3_values(http, "deals", deal_id, "passport_number")["passport_number"] is None
+
+    # The v4 API (HubSpot's client) sees the default associations, from both sides.
+    page = v3.crm.associations.v4.basic_api.get_page("deals", str(deal_id), "contacts")
+    assert sorted(int(r.to_object_id) for r in page.results) == wanted["associatedVids"]
+    assert {(t.category, t.type_id) for r in page.results for t in r.association_types} == {
+        ("HUBSPOT_DEFINED", 3)
+    }
+    back = v3.crm.associations.v4.basic_api.get_page("companies", company, "deals")
+    assert [int(r.to_object_id) for r in back.results] == [deal_id]
+
+    # A token that may not read contacts still reads the deal, without the contact ids.
+    deals_only = server.new_app(["crm.objects.deals.read"], hub_id=full_app.hub_id)
+    with http_client(server, deals_only) as limited:
+        seen = limited.get(f"/deals/v1/deal/{deal_id}")
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["associations"]["associatedVids"] == []
+
+
+def test_deal_create_with_bad_associations_creates_nothing(http: httpx.Client) -> None:
+    contact = v3_create(http, "contacts", {"email": "ana@example.org"})
+    before = all_ids(http, "deals")
+    for associations, fragment in [
+        ({"associatedVids": [int(contact), 999999999]}, "999999999"),
+        ({"associatedCompanyIds": [999999998]}, "999999998"),
+        ({"associatedDealIds": [999999997]}, "999999997"),
+        ({"associatedVids": ["x"]}, "associatedVids"),
+        ({"associatedVids": 5}, "associatedVids"),
+        ([1], "associations"),
+    ]:
+        refused = http.post(
+            "/deals/v1/deal",
+            json={"associations": associations, **_props({"dealname": "Nope"})},
+        )
+        assert refused.status_code == 400, (associations, refused.text)
+        body = refused.json()
+        assert body["status"] == "error" and body["category"] == "VALIDATION_ERROR"
+        assert fragment in body["message"], (associations, body)
+    assert all_ids(http, "deals") == before
+    page = http.get(f"/crm/v4/objects/contacts/{contact}/associations/deals")
+    assert page.json()["results"] == []

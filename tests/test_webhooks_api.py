@@ -246,3 +246,34 @@ def test_one_thousand_subscriptions_per_app(http: httpx.Client, app: App) -> Non
         "You've reached the maximum number allowed per application (1000)."
     )
     assert len(http.get(base).json()["results"]) == 1000
+
+
+def test_batch_update_takes_the_string_ids_that_get_hands_out(
+    server: LocalSpotServer, app: App, http: httpx.Client
+) -> None:
+    # GET /subscriptions renders ids as strings, HubSpot's schema types the batch input's id
+    # as an integer; before the fix the string a client read back was refused with
+    # "id: Input should be a valid integer".
+    api = _developer_client(server).webhooks.subscriptions_api
+    made = api.create(app.app_id, SubscriptionCreateRequest(event_type="contact.creation"))
+    [listed] = api.get_all(app.app_id).results
+    assert isinstance(listed.id, str)
+    batch = api.update_batch(
+        app.app_id,
+        BatchInputSubscriptionBatchUpdateRequest(
+            inputs=[SubscriptionBatchUpdateRequest(id=listed.id, active=True)]
+        ),
+    )
+    assert [(s.id, s.active) for s in batch.results] == [(made.id, True)]
+
+    path = f"/webhooks/v3/{app.app_id}/subscriptions/batch/update"
+    raw = http.post(path, json={"inputs": [{"id": made.id, "active": False}]})
+    assert raw.status_code == 200, raw.text
+    assert raw.json()["results"][0]["active"] is False
+    for bad in ("x1", "1.0", " 1", "-1", "+1", "", "١", "1" * 19, 1.5, True, None):
+        refused = http.post(path, json={"inputs": [{"id": bad, "active": True}]})
+        assert refused.status_code == 400, (bad, refused.text)
+        body = refused.json()
+        assert body["status"] == "error" and body["category"] == "VALIDATION_ERROR", bad
+        assert body["errors"][0]["in"] == "id", bad
+    assert api.get_by_id(made.id, app.app_id).active is False

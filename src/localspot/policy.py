@@ -314,6 +314,27 @@ def check_forms_access(caller: Caller) -> None:
     caller.require_any(FORMS_SCOPES)
 
 
+def check_form_field_values(
+    object_type_id: str, field_name: str, sensitivity: str, carried: list[str]
+) -> None:
+    """400 when a form field of a sensitive property carries a value in the form definition.
+
+    A definition is readable with the ``forms`` scope alone, shown to every visitor of the
+    form and stored as plain JSON, so a default or hidden value there would hand a sensitive
+    value to callers without any sensitive scope. ``carried`` names the value-bearing
+    attributes the field sets; the message names them and the field, never the value.
+    """
+    if not is_protected(sensitivity) or not carried:
+        return
+    level = sensitivity.replace("_", " ")
+    raise validation_error(
+        f"Field {object_type_id}/{field_name} maps to a {level} property and may not carry a "
+        f"value in the form definition ({', '.join(carried)}). Sensitive values reach records "
+        "only through the secure submission endpoint.",
+        context={"name": [field_name], "objectTypeId": [object_type_id]},
+    )
+
+
 def check_submissions_read(caller: Caller) -> None:
     caller.require_any(SUBMISSION_READ_SCOPES)
 
@@ -382,6 +403,14 @@ def check_association_read(caller: Caller, from_type_id: str, to_type_id: str) -
     """Listing associations needs the read scope of both object types."""
     check_record_access(caller, from_type_id, "read")
     check_record_access(caller, to_type_id, "read")
+
+
+def may_read_associations(caller: Caller, from_type_id: str, to_type_id: str) -> bool:
+    """Whether a record read may list associated ids of ``to_type_id`` (legacy reads, which
+    leave out what they may not show rather than refuse the whole read)."""
+    return caller.has_any(sc.record_scopes(sc.scope_key(from_type_id), "read")) and (
+        caller.has_any(sc.record_scopes(sc.scope_key(to_type_id), "read"))
+    )
 
 
 def check_association_write(caller: Caller, from_type_id: str, to_type_id: str) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, StrictInt, ValidationError
+from pydantic_core import PydanticCustomError
 
 from localspot.errors import HubSpotError, validation_error
 
@@ -52,3 +53,21 @@ def without_nulls(changes: dict[str, Any], nullable: tuple[str, ...] = ()) -> di
     behind the other fields hold no null.
     """
     return {k: v for k, v in changes.items() if v is not None or k in nullable}
+
+
+def _whole_number_input(value: Any) -> Any:
+    if isinstance(value, str):
+        number = whole_number(value)
+        if number is None:
+            raise PydanticCustomError(
+                "int_parsing",
+                "Input should be a whole number (a JSON integer or a string of digits)",
+            )
+        return number
+    return value
+
+
+# An id that HubSpot's schema types as an integer but that its own responses hand out as a
+# string (webhook subscriptions, say): clients send back either, so both are taken. JSON
+# booleans and fractions stay refused, as StrictInt refuses them.
+WholeNumberInput = Annotated[StrictInt, BeforeValidator(_whole_number_input)]

@@ -70,6 +70,17 @@ class FormField(_In):
     hidden: StrictBool = False
     field_type: Literal[FIELD_TYPES] = Field(alias="fieldType")  # type: ignore[valid-type]
     options: list[Option] | None = None
+    dependent_fields: list[DependentField] = Field(default_factory=list, alias="dependentFields")
+
+
+class DependentField(_In):
+    """A field shown when its parent's value meets ``dependentCondition``."""
+
+    dependent_condition: dict[str, Any] | None = Field(None, alias="dependentCondition")
+    dependent_field: FormField = Field(alias="dependentField")
+
+
+FormField.model_rebuild()
 
 
 class FieldGroup(_In):
@@ -169,8 +180,43 @@ def _dump(model: BaseModel | None) -> dict[str, Any]:
 # Checks against the account's properties ------------------------------------------------------
 
 
+# Attributes of HubSpot's field model that hold a value of the field's property (the default
+# of a visible or hidden field, the preselected options of an enumerated one) rather than
+# describe the field. Unknown keys are kept (see _In), so value-like ones count too.
+VALUE_ATTRIBUTES = ("defaultValue", "defaultValues", "value", "values", "selectedOptions")
+# A dependent field's condition compares its parent's value with these.
+CONDITION_VALUE_ATTRIBUTES = ("value", "values", "rangeStart", "rangeEnd")
+
+
+def _carries(value: Any) -> bool:
+    # HubSpot's own definitions carry "defaultValue": "" on fields without a default.
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def carried_values(field: FormField) -> list[str]:
+    """The value-bearing attributes ``field`` sets, by name (for errors: never the values)."""
+    extra = field.model_extra or {}
+    carried = [name for name in VALUE_ATTRIBUTES if _carries(extra.get(name))]
+    for i, dependent in enumerate(field.dependent_fields):
+        condition = dependent.dependent_condition or {}
+        carried += [
+            f"dependentFields[{i}].dependentCondition.{name}"
+            for name in CONDITION_VALUE_ATTRIBUTES
+            if _carries(condition.get(name))
+        ]
+    return carried
+
+
+def _with_dependents(field: FormField) -> list[FormField]:
+    out = [field]
+    for dependent in field.dependent_fields:
+        out += _with_dependents(dependent.dependent_field)
+    return out
+
+
 def check_fields(conn: Connection, hub_id: int, groups: list[FieldGroup]) -> None:
-    """Every field names an active, writable property of its object, once."""
+    """Every field (dependent ones too) names an active, writable property of its object, and
+    carries no value of a sensitive one; a top-level field appears once."""
     seen: set[tuple[str, str]] = set()
     wanted: dict[str, list[FormField]] = {}
     for group in groups:
@@ -182,7 +228,8 @@ def check_fields(conn: Connection, hub_id: int, groups: list[FieldGroup]) -> Non
                     context={"name": [field.name]},
                 )
             seen.add(key)
-            wanted.setdefault(field.object_type_id, []).append(field)
+            for each in _with_dependents(field):
+                wanted.setdefault(each.object_type_id, []).append(each)
     for object_type_id, fields in wanted.items():
         object_type = object_types.resolve(conn, hub_id, object_type_id)
         found = properties.definitions_by_name(conn, hub_id, object_type, [f.name for f in fields])
@@ -199,6 +246,9 @@ def check_fields(conn: Connection, hub_id: int, groups: list[FieldGroup]) -> Non
                     context={"name": [field.name]},
                 )
             _check_options(field, definition)
+            policy.check_form_field_values(
+                object_type_id, field.name, definition.data_sensitivity, carried_values(field)
+            )
 
 
 def _check_options(field: FormField, definition: Any) -> None:

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from localspot import policy
-from localspot.domain import object_types, properties, record_store
+from localspot.domain import association_types as at
+from localspot.domain import associations, object_types, properties, record_store
+from localspot.domain.association_definitions import Definitions
+from localspot.domain.association_links import Spec, parse_id
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_writes import Writer
 from localspot.domain.records import lookup
@@ -23,7 +26,7 @@ from localspot.domain.values import parse_datetime_ms
 from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
-from localspot.store.schema import record_values, records
+from localspot.store.schema import record_associations, record_values, records
 
 MAX_COUNT = 100
 # What contacts v1 search/query matches: email, names, phone number and company name.
@@ -290,13 +293,90 @@ def _check_count(count: int, name: str = "count") -> None:
 # Writing ----------------------------------------------------------------------------------------
 
 
-def create(rt: Runtime, caller: Caller, object_key: str, given: dict[str, Any]) -> int:
-    """A new record from ``given``; sensitive keys are dropped by the policy inside the Writer."""
+def create(
+    rt: Runtime,
+    caller: Caller,
+    object_key: str,
+    given: dict[str, Any],
+    associated: dict[str, list[str]] | None = None,
+) -> int:
+    """A new record from ``given``; sensitive keys are dropped by the policy inside the Writer.
+
+    ``associated`` ({object type id: record ids}, from ``parse_associations``) is linked with
+    the pair's default type in the same transaction, through the function v3 create bodies
+    use: an unknown or archived id fails the whole create.
+    """
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
         [record_id] = writer.create([writer.with_defaults(given)])
+        if associated:
+            defs = Definitions(conn, caller.hub_id)
+            wanted = []
+            for to_type, ids in associated.items():
+                to_ot = object_types.resolve(conn, caller.hub_id, to_type)
+                default = defs.require_default(object_type, to_ot)
+                spec = Spec(default.category, default.type_id)
+                wanted += [associations.NewAssociation(i, [spec]) for i in ids]
+            associations.link_new_record(rt, conn, caller, object_type, record_id, wanted)
         return record_id
+
+
+# Deals v1 names associated records in one object, a list of ids per object type (SPEC §10).
+DEAL_ASSOCIATIONS = {
+    "associatedVids": at.CONTACT,
+    "associatedCompanyIds": at.COMPANY,
+    "associatedDealIds": at.DEAL,
+}
+
+
+def parse_associations(raw: Any) -> dict[str, list[str]]:
+    """A deals v1 ``associations`` object as {object type id: record ids}, or HubSpot's 400.
+
+    Other keys (``associatedTicketIds`` of the read shape, say) are ignored, as HubSpot does.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise validation_error("Invalid input JSON: associations must be an object")
+    out: dict[str, list[str]] = {}
+    for key, to_type in DEAL_ASSOCIATIONS.items():
+        ids = raw.get(key)
+        if ids is None:
+            continue
+        parsed = [parse_id(i) for i in ids] if isinstance(ids, list) else [None]
+        if None in parsed:
+            raise validation_error(
+                f"Invalid input JSON: associations.{key} must be a list of record ids"
+            )
+        if parsed:
+            out[to_type] = [str(i) for i in dict.fromkeys(parsed)]
+    return out
+
+
+def associated_ids(
+    rt: Runtime, caller: Caller, object_key: str, record_id: int
+) -> dict[str, list[int]]:
+    """{object type id: ids of live associated records} for a legacy read's ``associations``.
+
+    Only object types the caller may read are listed: a legacy read of a deal by a token
+    without the contacts scope still answers, without the contact ids.
+    """
+    with rt.store.read() as conn:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+        ra = record_associations
+        rows = conn.execute(
+            select(ra.c.to_object_type_id, ra.c.to_id)
+            .join(records, and_(records.c.id == ra.c.to_id, records.c.archived.is_(False)))
+            .where(ra.c.from_id == record_id)
+            .group_by(ra.c.to_object_type_id, ra.c.to_id)
+            .order_by(ra.c.to_id)
+        )
+        out: dict[str, list[int]] = {}
+        for to_type, to_id in rows:
+            if policy.may_read_associations(caller, object_type.id, to_type):
+                out.setdefault(to_type, []).append(int(to_id))
+        return out
 
 
 def update_record(

@@ -16,6 +16,7 @@ from localspot.domain.legacy import LegacyRecord, Version
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.faces.http import JSON, Ctx, no_content
 from localspot.faces.legacy_common import caller, legacy_route, property_list
+from localspot.policy import Caller
 
 
 def _version(name: str, version: Version) -> dict[str, Any]:
@@ -59,16 +60,18 @@ def company(record: LegacyRecord, hub_id: int) -> dict[str, Any]:
     }
 
 
-def deal(record: LegacyRecord, hub_id: int, all_versions: bool) -> dict[str, Any]:
+def deal(
+    record: LegacyRecord, hub_id: int, all_versions: bool, associated: dict[str, list[int]]
+) -> dict[str, Any]:
     return {
         "portalId": hub_id,
         "dealId": record.id,
         "isDeleted": bool(record.row.archived),
         "associations": {
-            "associatedVids": [],
-            "associatedCompanyIds": [],
-            "associatedDealIds": [],
-            "associatedTicketIds": [],
+            "associatedVids": associated.get("0-1", []),
+            "associatedCompanyIds": associated.get("0-2", []),
+            "associatedDealIds": associated.get("0-3", []),
+            "associatedTicketIds": associated.get("0-5", []),
         },
         "properties": _properties(record, all_versions),
         "imports": [],
@@ -81,7 +84,8 @@ def _missing(exc: HubSpotError) -> HubSpotError:
 
 
 def _no_associations(body: dict[str, Any]) -> None:
-    # TODO(associations): accept deal associations once the associations API exists (issue #10).
+    # TODO(associations): deal updates still refuse associations; HubSpot documents changing
+    # them through the associations API, not this body.
     associations = body.get("associations")
     if associations and any(associations.values() if isinstance(associations, dict) else [1]):
         raise validation_error("LocalSpot does not support associations in deal bodies yet")
@@ -155,14 +159,19 @@ def companies_by_domain(ctx: Ctx) -> Response:
 # Deals v1 ---------------------------------------------------------------------------------------
 
 
+def _deal_response(ctx: Ctx, who: Caller, deal_id: int, all_versions: bool) -> Response:
+    record = legacy.get_record(ctx.runtime, who, "deals", str(deal_id))
+    associated = legacy.associated_ids(ctx.runtime, who, "deals", record.id)
+    return JSON(deal(record, who.hub_id, all_versions, associated))
+
+
 def create_deal(ctx: Ctx) -> Response:
     body = ctx.json_object()
-    _no_associations(body)
+    associated = legacy.parse_associations(body.get("associations"))
     given = property_list(body, "name")
     who = caller(ctx)
-    deal_id = legacy.create(ctx.runtime, who, "deals", given)
-    record = legacy.get_record(ctx.runtime, who, "deals", str(deal_id))
-    return JSON(deal(record, who.hub_id, True))
+    deal_id = legacy.create(ctx.runtime, who, "deals", given, associated)
+    return _deal_response(ctx, who, deal_id, True)
 
 
 def get_deal(ctx: Ctx) -> Response:
@@ -171,7 +180,7 @@ def get_deal(ctx: Ctx) -> Response:
         record = legacy.get_record(ctx.runtime, who, "deals", ctx.path["dealId"])
     except HubSpotError as exc:
         raise _missing(exc) from None
-    return JSON(deal(record, who.hub_id, ctx.flag("includePropertyVersions")))
+    return _deal_response(ctx, who, record.id, ctx.flag("includePropertyVersions"))
 
 
 def update_deal(ctx: Ctx) -> Response:
@@ -183,8 +192,7 @@ def update_deal(ctx: Ctx) -> Response:
         deal_id = legacy.update_record(ctx.runtime, who, "deals", ctx.path["dealId"], given)
     except HubSpotError as exc:
         raise _missing(exc) from None
-    record = legacy.get_record(ctx.runtime, who, "deals", str(deal_id))
-    return JSON(deal(record, who.hub_id, False))
+    return _deal_response(ctx, who, deal_id, False)
 
 
 def delete_deal(ctx: Ctx) -> Response:

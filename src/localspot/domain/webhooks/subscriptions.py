@@ -19,6 +19,7 @@ from localspot.policy import Caller
 from localspot.protection.values import Protector
 from localspot.runtime import Runtime
 from localspot.store.schema import webhook_app_secrets, webhook_settings, webhook_subscriptions
+from localspot.validation import WholeNumberInput
 
 from . import event_types as et
 
@@ -65,7 +66,8 @@ class SubscriptionPatch(Input):
 
 
 class BatchUpdateInput(Input):
-    id: StrictInt
+    # GET /subscriptions renders ids as strings; HubSpot's schema says integer.
+    id: WholeNumberInput
     active: StrictBool
 
 
