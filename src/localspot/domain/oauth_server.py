@@ -19,7 +19,7 @@ from oauthlib.oauth2 import RequestValidator, WebApplicationServer
 from sqlalchemy import Connection, select, update
 
 from localspot import scopes as sc
-from localspot.domain import oauth_tokens, public_apps
+from localspot.domain import oauth_forms, oauth_tokens, public_apps
 from localspot.domain.accounts import hash_secret
 from localspot.store.schema import app_installs, oauth_codes
 
@@ -433,9 +433,14 @@ def token_response(rt: Runtime, body: str, headers: dict[str, str]) -> tuple[int
 # Token information and revocation ---------------------------------------------------------------
 
 
+SIGNATURE_KEY = "oauth_access_token_signature_key"
+
+
 def access_token_info(rt: Runtime, token: str) -> dict[str, Any]:
+    # Its own key, so that a signature never helps forge a consent form or the reverse.
+    key = oauth_forms.server_key(rt, SIGNATURE_KEY)
     with rt.store.read() as conn:
-        return oauth_tokens.access_token_info(conn, token, rt.clock.now())
+        return oauth_tokens.access_token_info(conn, token, rt.clock.now(), key)
 
 
 def refresh_token_info(rt: Runtime, token: str) -> dict[str, Any]:
