@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import hubspot
@@ -24,6 +25,7 @@ from hubspot.crm.associations.v4.schema import (
     PublicAssociationDefinitionCreateRequest,
     PublicAssociationDefinitionUpdateRequest,
 )
+from hubspot.crm.associations.v4.schema.exceptions import ApiException as SchemaApiException
 from hubspot.crm.contacts import AssociationSpec as V3Spec
 from hubspot.crm.contacts import PublicAssociationsForObject, SimplePublicObjectInputForCreate
 from hubspot.crm.contacts import PublicObjectId as V3Id
@@ -577,3 +579,31 @@ def test_merge_keeps_the_survivor_s_primary_company(http: httpx.Client) -> None:
     }
     assert 1 in types[kept]
     assert 1 not in types[other]
+
+
+def test_label_definitions_need_a_read_scope_on_each_side(server: LocalSpotServer) -> None:
+    def definitions(app: App) -> Any:
+        return v3_client(server, app).crm.associations.v4.schema.definitions_api
+
+    contacts_only = server.new_app(["crm.objects.contacts.read"])
+    with pytest.raises(SchemaApiException) as exc:
+        definitions(contacts_only).get_all("contacts", "companies")
+    assert exc.value.status == 403
+    body = json.loads(exc.value.body)
+    assert body["category"] == "MISSING_SCOPES"
+    # Only what suffices on the side that lacks a scope; labels hold no sensitive values.
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == [
+        "crm.objects.companies.read",
+        "crm.schemas.companies.read",
+    ]
+    both = server.new_app(["crm.objects.contacts.read", "crm.schemas.companies.read"])
+    assert [t.type_id for t in definitions(both).get_all("contacts", "companies").results][:1] == [
+        279
+    ]
+    # A sensitive scope alone does not let anyone read the pair's labels.
+    sensitive = server.new_app(
+        ["crm.objects.contacts.read", "crm.objects.companies.sensitive.read.v2"]
+    )
+    with pytest.raises(SchemaApiException) as exc:
+        definitions(sensitive).get_all("contacts", "companies")
+    assert exc.value.status == 403
