@@ -607,3 +607,20 @@ def test_label_definitions_need_a_read_scope_on_each_side(server: LocalSpotServe
     with pytest.raises(SchemaApiException) as exc:
         definitions(sensitive).get_all("contacts", "companies")
     assert exc.value.status == 403
+
+
+def test_batch_create_needs_types(v3: hubspot.HubSpot, http: httpx.Client) -> None:
+    contact = new(http, "contacts", email="notypes@example.org")
+    company = new(http, "companies", name="No types")
+    batch = v3.crm.associations.v4.batch_api
+    untyped = PublicAssociationMultiPost(
+        _from=PublicObjectId(id=contact), to=PublicObjectId(id=company), types=[]
+    )
+    with pytest.raises(ApiException) as refused:
+        batch.create("contacts", "companies", BatchInputPublicAssociationMultiPost([untyped]))
+    assert refused.value.status == 400
+    body = error_body(refused.value)
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["errors"][0]["in"] == "inputs[0].types"
+    # Nothing was associated, not even the unlabeled default.
+    assert v3.crm.associations.v4.basic_api.get_page("contacts", contact, "companies").results == []
