@@ -624,3 +624,58 @@ def test_batch_create_needs_types(v3: hubspot.HubSpot, http: httpx.Client) -> No
     assert body["errors"][0]["in"] == "inputs[0].types"
     # Nothing was associated, not even the unlabeled default.
     assert v3.crm.associations.v4.basic_api.get_page("contacts", contact, "companies").results == []
+
+
+def test_label_fields_are_checked_for_type_and_length(http: httpx.Client) -> None:
+    url = "/crm/v4/associations/contacts/companies/labels"
+    too_long = http.post(url, json={"label": "x" * 401, "name": "longlab"})
+    assert too_long.status_code == 400
+    assert too_long.json()["message"] == "label must be at most 400 characters"
+    assert http.post(url, json={"label": "x" * 400, "name": "longest"}).status_code == 200
+    number = http.post(url, json={"label": 123, "name": "numbered"})
+    assert number.status_code == 400
+    assert number.json()["message"] == "Invalid input JSON: label must be a string, not a number"
+    assert number.json()["errors"][0]["code"] == "INVALID_TYPE"
+    missing = http.post(url, json={"name": "unlabeled"})
+    assert missing.json()["errors"][0]["code"] == "REQUIRED"
+    made = http.post(url, json={"label": "Renamed", "name": "renamed"}).json()["results"][0]
+    update = http.put(url, json={"associationTypeId": made["typeId"], "label": "y" * 401})
+    assert update.status_code == 400
+
+
+def test_invalid_type_names_the_spec_as_sent(http: httpx.Client) -> None:
+    label = http.post(
+        "/crm/v4/associations/contacts/deals/labels", json={"label": "Buyer", "name": "buyer"}
+    ).json()["results"][0]
+    contact = new(http, "contacts", email="spec@example.org")
+    company = new(http, "companies", name="Spec")
+    refused = http.put(
+        f"/crm/v4/objects/contacts/{contact}/associations/companies/{company}",
+        json=[{"associationCategory": "USER_DEFINED", "associationTypeId": label["typeId"]}],
+    )
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["message"] == (
+        f"associationCategory USER_DEFINED with associationTypeId {label['typeId']} is not a "
+        "valid association type from contacts to companies"
+    )
+    assert body["context"]["associationTypeId"] == [str(label["typeId"])]
+    assert body["context"]["associationCategory"] == ["USER_DEFINED"]
+    # The v3 create body, which does not name the target type.
+    v3_refused = http.post(
+        "/crm/v3/objects/contacts",
+        json={
+            "properties": {"email": "spec2@example.org"},
+            "associations": [
+                {
+                    "to": {"id": company},
+                    "types": [{"associationCategory": HS, "associationTypeId": 100001}],
+                }
+            ],
+        },
+    )
+    assert v3_refused.status_code == 400
+    assert v3_refused.json()["message"] == (
+        "associationCategory HUBSPOT_DEFINED with associationTypeId 100001 is not a valid "
+        "association type from contacts"
+    )

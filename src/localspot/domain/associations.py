@@ -432,7 +432,7 @@ def link_new_record(
         for spec in entry.specs:
             found = linker.defs.by_type_id(object_type.id, spec.category, spec.type_id)
             if found is None:
-                raise invalid_type(spec.category, spec.type_id, object_type.id, "?")
+                raise invalid_type(spec.category, spec.type_id, object_type, None)
             types.append(found)
         to_types = {t.to_type for t in types}
         if len(to_types) != 1:
