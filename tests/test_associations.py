@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import hubspot
@@ -24,6 +25,7 @@ from hubspot.crm.associations.v4.schema import (
     PublicAssociationDefinitionCreateRequest,
     PublicAssociationDefinitionUpdateRequest,
 )
+from hubspot.crm.associations.v4.schema.exceptions import ApiException as SchemaApiException
 from hubspot.crm.contacts import AssociationSpec as V3Spec
 from hubspot.crm.contacts import PublicAssociationsForObject, SimplePublicObjectInputForCreate
 from hubspot.crm.contacts import PublicObjectId as V3Id
@@ -577,3 +579,103 @@ def test_merge_keeps_the_survivor_s_primary_company(http: httpx.Client) -> None:
     }
     assert 1 in types[kept]
     assert 1 not in types[other]
+
+
+def test_label_definitions_need_a_read_scope_on_each_side(server: LocalSpotServer) -> None:
+    def definitions(app: App) -> Any:
+        return v3_client(server, app).crm.associations.v4.schema.definitions_api
+
+    contacts_only = server.new_app(["crm.objects.contacts.read"])
+    with pytest.raises(SchemaApiException) as exc:
+        definitions(contacts_only).get_all("contacts", "companies")
+    assert exc.value.status == 403
+    body = json.loads(exc.value.body)
+    assert body["category"] == "MISSING_SCOPES"
+    # Only what suffices on the side that lacks a scope; labels hold no sensitive values.
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == [
+        "crm.objects.companies.read",
+        "crm.schemas.companies.read",
+    ]
+    both = server.new_app(["crm.objects.contacts.read", "crm.schemas.companies.read"])
+    assert [t.type_id for t in definitions(both).get_all("contacts", "companies").results][:1] == [
+        279
+    ]
+    # A sensitive scope alone does not let anyone read the pair's labels.
+    sensitive = server.new_app(
+        ["crm.objects.contacts.read", "crm.objects.companies.sensitive.read.v2"]
+    )
+    with pytest.raises(SchemaApiException) as exc:
+        definitions(sensitive).get_all("contacts", "companies")
+    assert exc.value.status == 403
+
+
+def test_batch_create_needs_types(v3: hubspot.HubSpot, http: httpx.Client) -> None:
+    contact = new(http, "contacts", email="notypes@example.org")
+    company = new(http, "companies", name="No types")
+    batch = v3.crm.associations.v4.batch_api
+    untyped = PublicAssociationMultiPost(
+        _from=PublicObjectId(id=contact), to=PublicObjectId(id=company), types=[]
+    )
+    with pytest.raises(ApiException) as refused:
+        batch.create("contacts", "companies", BatchInputPublicAssociationMultiPost([untyped]))
+    assert refused.value.status == 400
+    body = error_body(refused.value)
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["errors"][0]["in"] == "inputs[0].types"
+    # Nothing was associated, not even the unlabeled default.
+    assert v3.crm.associations.v4.basic_api.get_page("contacts", contact, "companies").results == []
+
+
+def test_label_fields_are_checked_for_type_and_length(http: httpx.Client) -> None:
+    url = "/crm/v4/associations/contacts/companies/labels"
+    too_long = http.post(url, json={"label": "x" * 401, "name": "longlab"})
+    assert too_long.status_code == 400
+    assert too_long.json()["message"] == "label must be at most 400 characters"
+    assert http.post(url, json={"label": "x" * 400, "name": "longest"}).status_code == 200
+    number = http.post(url, json={"label": 123, "name": "numbered"})
+    assert number.status_code == 400
+    assert number.json()["message"] == "Invalid input JSON: label must be a string, not a number"
+    assert number.json()["errors"][0]["code"] == "INVALID_TYPE"
+    missing = http.post(url, json={"name": "unlabeled"})
+    assert missing.json()["errors"][0]["code"] == "REQUIRED"
+    made = http.post(url, json={"label": "Renamed", "name": "renamed"}).json()["results"][0]
+    update = http.put(url, json={"associationTypeId": made["typeId"], "label": "y" * 401})
+    assert update.status_code == 400
+
+
+def test_invalid_type_names_the_spec_as_sent(http: httpx.Client) -> None:
+    label = http.post(
+        "/crm/v4/associations/contacts/deals/labels", json={"label": "Buyer", "name": "buyer"}
+    ).json()["results"][0]
+    contact = new(http, "contacts", email="spec@example.org")
+    company = new(http, "companies", name="Spec")
+    refused = http.put(
+        f"/crm/v4/objects/contacts/{contact}/associations/companies/{company}",
+        json=[{"associationCategory": "USER_DEFINED", "associationTypeId": label["typeId"]}],
+    )
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["message"] == (
+        f"associationCategory USER_DEFINED with associationTypeId {label['typeId']} is not a "
+        "valid association type from contacts to companies"
+    )
+    assert body["context"]["associationTypeId"] == [str(label["typeId"])]
+    assert body["context"]["associationCategory"] == ["USER_DEFINED"]
+    # The v3 create body, which does not name the target type.
+    v3_refused = http.post(
+        "/crm/v3/objects/contacts",
+        json={
+            "properties": {"email": "spec2@example.org"},
+            "associations": [
+                {
+                    "to": {"id": company},
+                    "types": [{"associationCategory": HS, "associationTypeId": 100001}],
+                }
+            ],
+        },
+    )
+    assert v3_refused.status_code == 400
+    assert v3_refused.json()["message"] == (
+        "associationCategory HUBSPOT_DEFINED with associationTypeId 100001 is not a valid "
+        "association type from contacts"
+    )

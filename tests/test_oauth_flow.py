@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime
 
 import httpx
 import hubspot
@@ -302,3 +303,60 @@ def test_sdk_raises_on_bad_code(server: LocalSpotServer) -> None:
         )
     assert refused.value.status == 400
     assert '"BAD_AUTH_CODE"' in refused.value.body
+
+
+def test_refresh_with_a_narrower_scope_narrows_the_new_token(server: LocalSpotServer) -> None:
+    app = new_public_app(server, [READ, SENSITIVE_READ])
+    _, email = new_user(server)
+    tokens = exchange(server, app, install(server, app, email, [READ, SENSITIVE_READ])).json()
+    narrowed = httpx.post(
+        f"{server.url}/oauth/v1/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            # The .v2 name is an alias of the granted one (SPEC Part B2).
+            "scope": f"{SENSITIVE_READ}.v2",
+        },
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scopes"] == [f"{SENSITIVE_READ}.v2"]
+    info = _oauth(server).oauth.access_tokens_api.get(narrowed.json()["access_token"])
+    assert info.scopes == [f"{SENSITIVE_READ}.v2"]
+    with _bearer(server, narrowed.json()["access_token"]) as api:
+        assert api.get("/crm/v3/objects/contacts").status_code == 403
+    # The grant itself is unchanged: the next refresh without scope gets all of it.
+    full = _oauth(server).oauth.tokens_api.create(
+        grant_type="refresh_token",
+        refresh_token=tokens["refresh_token"],
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+    )
+    with _bearer(server, full.access_token) as api:
+        assert api.get("/crm/v3/objects/contacts").status_code == 200
+
+
+def test_access_token_info_has_a_signed_access_token(server: LocalSpotServer) -> None:
+    app = new_public_app(server, [READ])
+    hub_id, email = new_user(server)
+    tokens = exchange(server, app, install(server, app, email, [READ])).json()
+    # The v3 client's model has no signed_access_token, so read the body itself.
+    body = httpx.get(f"{server.url}/oauth/v1/access-tokens/{tokens['access_token']}").json()
+    signed = body["signed_access_token"]
+    assert signed["hubId"] == hub_id == body["hub_id"]
+    assert signed["appId"] == app.id == body["app_id"]
+    assert signed["userId"] == body["user_id"] == signed["installingUserId"]
+    assert signed["scopes"] == READ
+    assert signed["hublet"] == "na1"
+    assert signed["isUserLevel"] is False
+    now = datetime.fromisoformat(server.control("GET", "/clock")["now"].replace("Z", "+00:00"))
+    expires_ms = signed["expiresAt"] - now.timestamp() * 1000
+    assert 0 < expires_ms <= 1800 * 1000
+    assert abs(expires_ms / 1000 - body["expires_in"]) < 5
+    assert len(signed["signature"]) == 64
+    # The server recomputes the same signature for the same token.
+    again = httpx.get(f"{server.url}/oauth/v1/access-tokens/{tokens['access_token']}").json()
+    assert again["signed_access_token"] == signed
+    # The older fields stay, and the v3 client still reads them.
+    assert _oauth(server).oauth.access_tokens_api.get(tokens["access_token"]).hub_id == hub_id

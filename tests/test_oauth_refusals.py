@@ -177,3 +177,52 @@ def test_unknown_grant_type_and_missing_fields(server: LocalSpotServer) -> None:
     assert missing.json()["status"] == "BAD_AUTH_CODE"
     json_body = httpx.post(url, json={"grant_type": "authorization_code", **creds})
     assert json_body.status_code == 400
+
+
+def test_missing_grant_type_is_invalid_request(server: LocalSpotServer) -> None:
+    app = new_public_app(server, [READ])
+    creds = {"client_id": app.client_id, "client_secret": app.client_secret}
+    for body in (creds, {"grant_type": "", **creds}):
+        refused = httpx.post(f"{server.url}/oauth/v1/token", data=body)
+        # RFC 6749 §5.2: a missing parameter is invalid_request, not unsupported_grant_type.
+        _assert_token_error(refused, "BAD_GRANT_TYPE", "invalid_request")
+        assert refused.json()["message"] == "grant_type is required"
+
+
+def test_exchange_without_redirect_uri_names_the_redirect_uri(server: LocalSpotServer) -> None:
+    app = new_public_app(server, [READ])
+    _, email = new_user(server)
+    code = install(server, app, email, [READ])
+    refused = httpx.post(
+        f"{server.url}/oauth/v1/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "code": code,
+        },
+    )
+    _assert_token_error(refused, "BAD_REDIRECT_URI", "invalid_request")
+    assert refused.json()["message"] == "redirect_uri is required"
+    # The refused exchange did not use the code up.
+    assert exchange(server, app, code).status_code == 200
+
+
+def test_refresh_asking_beyond_the_grant_is_invalid_scope(server: LocalSpotServer) -> None:
+    app = new_public_app(server, [READ], optional=[SENSITIVE_READ])
+    _, email = new_user(server)
+    tokens = exchange(server, app, install(server, app, email, [READ])).json()
+    wider = httpx.post(
+        f"{server.url}/oauth/v1/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "scope": f"{READ} {SENSITIVE_READ}",
+        },
+    )
+    _assert_token_error(wider, "BAD_SCOPE", "invalid_scope")
+    assert "revoked" not in wider.json()["message"]
+    # The token is as good as before.
+    assert _refresh(server, app, tokens["refresh_token"]).status_code == 200

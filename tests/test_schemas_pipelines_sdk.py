@@ -18,6 +18,9 @@ from hubspot.crm.schemas import (
 )
 from hubspot.crm.schemas.exceptions import ApiException as SchemasApiException
 
+from localspot.testing import LocalSpotServer
+from tests.conftest import v3_client
+
 pytestmark = pytest.mark.replayable
 
 DEAL_STAGES = [
@@ -212,3 +215,26 @@ def test_pipeline_writes_answer_not_implemented(http: httpx.Client, method: str,
 def test_pipeline_paths_need_a_token(http: httpx.Client) -> None:
     response = httpx.get(f"{http.base_url}/crm/pipelines/2026-03/deals/default")
     assert response.status_code == 401
+
+
+def test_pipelines_need_a_scope_on_their_object(server: LocalSpotServer) -> None:
+    contacts_only = v3_client(server, server.new_app(["crm.objects.contacts.read"]))
+    for object_type, acceptable in (
+        ("deals", ["crm.objects.deals.read", "crm.objects.deals.write", "crm.schemas.deals.read"]),
+        ("tickets", ["crm.schemas.tickets.read", "tickets"]),
+    ):
+        with pytest.raises(PipelinesApiException) as exc:
+            contacts_only.crm.pipelines.pipelines_api.get_all(object_type)
+        assert exc.value.status == 403
+        body = json.loads(exc.value.body)
+        assert body["category"] == "MISSING_SCOPES"
+        assert sorted(body["errors"][0]["context"]["requiredGranularScopes"]) == acceptable
+        with pytest.raises(PipelinesApiException) as exc:
+            contacts_only.crm.pipelines.pipeline_stages_api.get_all(object_type, "default")
+        assert exc.value.status == 403
+    deals = v3_client(server, server.new_app(["crm.objects.deals.write"]))
+    assert [p.id for p in deals.crm.pipelines.pipelines_api.get_all("deals").results] == ["default"]
+    with pytest.raises(PipelinesApiException):
+        deals.crm.pipelines.pipelines_api.get_all("tickets")
+    tickets = v3_client(server, server.new_app(["tickets"]))
+    assert tickets.crm.pipelines.pipelines_api.get_by_id("tickets", "0").id == "0"

@@ -420,13 +420,23 @@ def check_association_write(caller: Caller, from_type_id: str, to_type_id: str) 
 
 
 def check_association_definition_read(caller: Caller, from_type_id: str, to_type_id: str) -> None:
-    check_definition_read(caller, from_type_id)
-    check_definition_read(caller, to_type_id)
+    """A pair's labels: a read scope (records or schema) on each side. The 403 names the side
+    that lacks one, with only scopes that suffice there."""
+    for type_id in dict.fromkeys((from_type_id, to_type_id)):
+        caller.require_any(sc.label_read_scopes(sc.scope_key(type_id)))
 
 
 def check_association_definition_write(caller: Caller, from_type_id: str) -> None:
     """Labels are part of the object's schema, as properties are."""
     caller.require_any(sc.schema_write_scopes(sc.scope_key(from_type_id)))
+
+
+# Pipelines ------------------------------------------------------------------------------------
+
+
+def check_pipeline_read(caller: Caller, object_type_id: str) -> None:
+    """Deal pipelines need a deals scope, ticket pipelines a tickets one."""
+    caller.require_any(sc.pipeline_read_scopes(sc.scope_key(object_type_id)))
 
 
 # Search ---------------------------------------------------------------------------------------

@@ -66,6 +66,19 @@ def schema_read_scopes(key: str) -> list[str]:
     return list(dict.fromkeys(scopes))
 
 
+def label_read_scopes(key: str) -> list[str]:
+    """Reading association label definitions, per object: its records' or its schema's read
+    scope. Labels hold no property value, so no sensitive scope is asked for or listed."""
+    return [*record_scopes(key, "read"), f"crm.schemas.{key}.read"]
+
+
+def pipeline_read_scopes(key: str) -> list[str]:
+    """Reading deal or ticket pipelines: a scope on the object's records either way, or its
+    schema read scope, as HubSpot's pipelines spec lists them (``tickets`` for tickets)."""
+    scopes = record_scopes(key, "read") + record_scopes(key, "write")
+    return list(dict.fromkeys([*scopes, f"crm.schemas.{key}.read"]))
+
+
 def schema_write_scopes(key: str) -> list[str]:
     scopes = [f"crm.schemas.{key}.write"]
     if key == "tickets":

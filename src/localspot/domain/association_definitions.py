@@ -18,6 +18,7 @@ from localspot.domain import association_types as at
 from localspot.domain import object_types
 from localspot.domain.association_types import AssociationType
 from localspot.domain.object_types import ObjectType
+from localspot.domain.property_models import MAX_LABEL
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
@@ -88,11 +89,13 @@ class Definitions:
             )
         return found
 
-    def find(self, from_type: str, to_type: str, category: str, type_id: int) -> AssociationType:
-        for t in self.between(from_type, to_type):
+    def find(
+        self, from_ot: ObjectType, to_ot: ObjectType, category: str, type_id: int
+    ) -> AssociationType:
+        for t in self.between(from_ot.id, to_ot.id):
             if t.category == category and t.type_id == type_id:
                 return t
-        raise invalid_type(category, type_id, from_type, to_type)
+        raise invalid_type(category, type_id, from_ot, to_ot)
 
     def by_type_id(self, from_type: str, category: str, type_id: int) -> AssociationType | None:
         """The type a v3 create body names, whose target object type it does not say."""
@@ -111,16 +114,24 @@ class Definitions:
         return _from_row(row) if row is not None and category == at.USER_DEFINED else None
 
 
-def invalid_type(category: str, type_id: int, from_type: str, to_type: str) -> HubSpotError:
-    code = at.CATEGORY_CODE.get(category, -1)
+def invalid_type(
+    category: str, type_id: int, from_ot: ObjectType, to_ot: ObjectType | None
+) -> HubSpotError:
+    """The spec as the caller wrote it. The ``<category code>-<typeId>`` form printed before read
+    like object type ids (``1-100002``) and named neither field the caller had sent."""
+    between = f"from {from_ot.name}" + (f" to {to_ot.name}" if to_ot is not None else "")
+    context = {
+        "associationCategory": [category],
+        "associationTypeId": [str(type_id)],
+        "fromObjectType": [from_ot.id],
+    }
+    if to_ot is not None:
+        context["toObjectType"] = [to_ot.id]
     return validation_error(
-        f"{code}-{type_id} is not a valid association type between {from_type} and {to_type}",
+        f"associationCategory {category} with associationTypeId {type_id} is not a valid "
+        f"association type {between}",
         sub_category="crm.associations.INVALID_ASSOCIATION_TYPE",
-        context={
-            "type": [f"{code}-{type_id}"],
-            "fromObjectType": [from_type],
-            "toObjectType": [to_type],
-        },
+        context=context,
     )
 
 
@@ -250,12 +261,38 @@ def _text(raw: dict[str, Any], field: str, required: bool) -> str | None:
     value = raw.get(field)
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
+    # A value of the wrong type was given, not left out: say so, as REQUIRED would mislead.
+    if value is not None and not isinstance(value, str):
+        raise validation_error(
+            f"Invalid input JSON: {field} must be a string, not {_json_type(value)}",
+            errors=[{"message": f"{field} must be a string", "code": "INVALID_TYPE", "in": field}],
+        )
+    if value is None or not value.strip():
         raise validation_error(
             f"Invalid input JSON: {field} must be a non-empty string",
             errors=[{"message": f"{field} is required", "code": "REQUIRED", "in": field}],
         )
+    # Labels are shown where property labels are, and stored in as many characters.
+    if len(value.strip()) > MAX_LABEL:
+        raise validation_error(
+            f"{field} must be at most {MAX_LABEL} characters",
+            errors=[
+                {
+                    "message": f"{field} is longer than {MAX_LABEL} characters",
+                    "code": "TOO_LONG",
+                    "in": field,
+                }
+            ],
+        )
     return value.strip()
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def create_label(

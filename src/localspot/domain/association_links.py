@@ -237,7 +237,7 @@ class Linker:
         self, from_ot: ObjectType, to_ot: ObjectType, specs: list[Spec]
     ) -> list[AssociationType]:
         self.defs.require_default(from_ot, to_ot)
-        return [self.defs.find(from_ot.id, to_ot.id, s.category, s.type_id) for s in specs]
+        return [self.defs.find(from_ot, to_ot, s.category, s.type_id) for s in specs]
 
     def _current(self, from_id: int, to_id: int) -> set[tuple[int, int]]:
         if (from_id, to_id) in self._pairs:

@@ -239,10 +239,29 @@ def _preload(linker: Linker, pair: Resolved, items: list[Any]) -> None:
     linker.preload_pairs(ids, (pair.from_ot.id, pair.to_ot.id))
 
 
+def _required_specs(item: dict[str, Any], n: int) -> list[Spec]:
+    """An input's ``types``, of which HubSpot requires at least one: an empty list would
+    otherwise make an unlabeled association the caller never named (batch/associate/default
+    is the call for that). Like the other shape errors of a batch, it fails the whole request."""
+    specs = parse_specs(item.get("types"), "types")
+    if not specs:
+        raise validation_error(
+            f"Invalid input JSON: inputs[{n}].types must name at least one association type",
+            errors=[
+                {
+                    "message": "types must not be empty",
+                    "code": "REQUIRED",
+                    "in": f"inputs[{n}].types",
+                }
+            ],
+        )
+    return specs
+
+
 def batch_create(rt: Runtime, caller: Caller, from_key: str, to_key: str, raw: Any) -> BatchOutcome:
     limit = rt.settings.associations_max_batch_write
     parsed = [
-        (_object_id(i, "from", n), _object_id(i, "to", n), parse_specs(i.get("types"), "types"))
+        (_object_id(i, "from", n), _object_id(i, "to", n), _required_specs(i, n))
         for n, i in enumerate(_inputs(raw, limit))
     ]
 
@@ -413,7 +432,7 @@ def link_new_record(
         for spec in entry.specs:
             found = linker.defs.by_type_id(object_type.id, spec.category, spec.type_id)
             if found is None:
-                raise invalid_type(spec.category, spec.type_id, object_type.id, "?")
+                raise invalid_type(spec.category, spec.type_id, object_type, None)
             types.append(found)
         to_types = {t.to_type for t in types}
         if len(to_types) != 1:

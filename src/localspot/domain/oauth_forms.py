@@ -27,22 +27,23 @@ class InvalidForm(Exception):
     """The form token is missing, forged, stale or for another browser."""
 
 
-def _signing_key(rt: Runtime) -> str:
+def server_key(rt: Runtime, name: str = _KEY) -> str:
+    """A random server-wide key kept in the store under ``name``, made on first use."""
     with rt.store.read() as conn:
-        key = conn.scalar(select(server_state.c.value).where(server_state.c.key == _KEY))
+        key = conn.scalar(select(server_state.c.value).where(server_state.c.key == name))
     if key is not None:
         return str(key)
     try:
         with rt.store.write() as conn:
-            existing = conn.scalar(select(server_state.c.value).where(server_state.c.key == _KEY))
+            existing = conn.scalar(select(server_state.c.value).where(server_state.c.key == name))
             if existing is not None:
                 return str(existing)
             key = secrets.token_urlsafe(32)
-            conn.execute(insert(server_state).values(key=_KEY, value=key))
+            conn.execute(insert(server_state).values(key=name, value=key))
             return key
     except IntegrityError:
         # Another process made it first; theirs is the key.
-        return _signing_key(rt)
+        return server_key(rt, name)
 
 
 def _clock_signer(clock: Clock) -> type[TimestampSigner]:
@@ -60,7 +61,7 @@ def new_nonce() -> str:
 class FormSigner:
     def __init__(self, rt: Runtime) -> None:
         self._serializer = URLSafeTimedSerializer(
-            _signing_key(rt), salt="localspot-oauth-form", signer=_clock_signer(rt.clock)
+            server_key(rt), salt="localspot-oauth-form", signer=_clock_signer(rt.clock)
         )
 
     def dumps(self, nonce: str, **data: Any) -> str:

@@ -19,7 +19,7 @@ from oauthlib.oauth2 import RequestValidator, WebApplicationServer
 from sqlalchemy import Connection, select, update
 
 from localspot import scopes as sc
-from localspot.domain import oauth_tokens, public_apps
+from localspot.domain import oauth_forms, oauth_tokens, public_apps
 from localspot.domain.accounts import hash_secret
 from localspot.store.schema import app_installs, oauth_codes
 
@@ -62,6 +62,8 @@ class Validator(RequestValidator):  # type: ignore[misc]
         self.optional_scopes = list(optional_scopes or [])
         self.refusal: Refusal | None = None
         self.status: str | None = None
+        # The RFC 6749 error to answer with when it is not the one HubSpot's status implies.
+        self.error: str | None = None
         self.issued: dict[str, Any] = {}
 
     def _client(self, client_id: str | None) -> Client | None:
@@ -91,7 +93,13 @@ class Validator(RequestValidator):  # type: ignore[misc]
         return False
 
     def get_default_redirect_uri(self, client_id: str, request: Request, *a: Any, **k: Any) -> None:
+        # No default: the consent page and the token endpoint both need redirect_uri given.
         self.refusal = Refusal(400, "Missing redirect URI", "The URL has no redirect_uri.")
+        if request.grant_type is not None:
+            # A token request that leaves it out: a missing parameter is invalid_request (RFC
+            # 6749 §5.2), and HubSpot's status names the redirect URI, not the code.
+            self.status = "MISSING_REDIRECT_URI"
+            self.error = "invalid_request"
         return None
 
     def validate_response_type(
@@ -243,6 +251,17 @@ class Validator(RequestValidator):  # type: ignore[misc]
         # A refreshed token gets the install's current grant, which only (re)authorization sets.
         return list(request.install["scopes"])
 
+    def is_within_original_scope(
+        self, request_scopes: list[str], refresh_token: str, request: Request, *a: Any, **k: Any
+    ) -> bool:
+        """A ``scope`` on a refresh may narrow the grant (RFC 6749 §6), named in either form
+        (``.v2`` or not); oauthlib compares exact names first and asks this only if they differ.
+        A scope outside the grant is invalid_scope: the token itself is still good."""
+        within = sc.canonical_set(request_scopes) <= sc.canonical_set(request.install["scopes"])
+        if not within:
+            self.status = "BAD_SCOPE"
+        return within
+
     def rotate_refresh_token(self, request: Request) -> bool:
         return False
 
@@ -317,35 +336,52 @@ def check_requested_scopes(
 
 # The token endpoint ---------------------------------------------------------------------------
 
-_MESSAGES = {
-    "BAD_AUTH_CODE": "missing or invalid auth code",
-    "EXPIRED_AUTH_CODE": "auth code is expired",
-    "BAD_CLIENT_ID": "missing or invalid client_id or client_secret",
-    "BAD_REDIRECT_URI": "redirect_uri does not match the one the code was issued for",
-    "BAD_REFRESH_TOKEN": "refresh token is invalid, expired or revoked",
-    "BAD_GRANT_TYPE": "grant_type must be authorization_code or refresh_token",
+# Reasons, each with HubSpot's ``status`` (SPEC Part B15) and its message. Two reasons may share
+# a status: a missing parameter and a wrong one answer different RFC 6749 errors and messages.
+_REASONS = {
+    "BAD_AUTH_CODE": ("BAD_AUTH_CODE", "missing or invalid auth code"),
+    "EXPIRED_AUTH_CODE": ("EXPIRED_AUTH_CODE", "auth code is expired"),
+    "BAD_CLIENT_ID": ("BAD_CLIENT_ID", "missing or invalid client_id or client_secret"),
+    "BAD_REDIRECT_URI": (
+        "BAD_REDIRECT_URI",
+        "redirect_uri does not match the one the code was issued for",
+    ),
+    "MISSING_REDIRECT_URI": ("BAD_REDIRECT_URI", "redirect_uri is required"),
+    "BAD_REFRESH_TOKEN": ("BAD_REFRESH_TOKEN", "refresh token is invalid, expired or revoked"),
+    "BAD_GRANT_TYPE": ("BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token"),
+    "MISSING_GRANT_TYPE": ("BAD_GRANT_TYPE", "grant_type is required"),
+    # Not in Part B15's list: no status there fits a good token asked for more than its grant,
+    # and BAD_REFRESH_TOKEN would tell the client to throw a valid token away.
+    "BAD_SCOPE": (
+        "BAD_SCOPE",
+        "scope asks for more than the refresh token was granted; ask for the granted scopes "
+        "or fewer, or reauthorize the app",
+    ),
 }
-# RFC 6749 §5.2 error for each HubSpot status.
+# RFC 6749 §5.2 error for each reason.
 _ERRORS = {
     "BAD_AUTH_CODE": "invalid_grant",
     "EXPIRED_AUTH_CODE": "invalid_grant",
     "BAD_CLIENT_ID": "invalid_client",
     "BAD_REDIRECT_URI": "invalid_grant",
+    "MISSING_REDIRECT_URI": "invalid_request",
     "BAD_REFRESH_TOKEN": "invalid_grant",
     "BAD_GRANT_TYPE": "unsupported_grant_type",
+    "MISSING_GRANT_TYPE": "invalid_request",
+    "BAD_SCOPE": "invalid_scope",
 }
 
 
 class _Failed(Exception):
     """Rolls the token transaction back after oauthlib answered with an error."""
 
-    def __init__(self, status: str, error: str) -> None:
-        super().__init__(status)
-        self.status = status
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.error = error
 
 
-def _status_for(error: str, grant_type: str | None, said: str | None) -> str:
+def _reason_for(error: str, grant_type: str | None, said: str | None) -> str:
     if said is not None:
         return said
     if error in ("invalid_client", "unauthorized_client"):
@@ -359,6 +395,10 @@ def token_response(rt: Runtime, body: str, headers: dict[str, str]) -> tuple[int
     """``POST /oauth/v1/token``: HubSpot's token body, or its error with RFC 6749 ``error``."""
     grant_type = dict(parse_qsl(body)).get("grant_type")
     try:
+        # oauthlib takes a missing grant_type for authorization_code and then calls it
+        # unsupported; RFC 6749 §5.2 calls a missing parameter invalid_request.
+        if not grant_type:
+            raise _Failed("MISSING_GRANT_TYPE", "invalid_request")
         with rt.store.write() as conn:
             validator = Validator(conn, rt.clock.now())
             _, text, status = server(validator).create_token_response(
@@ -367,14 +407,16 @@ def token_response(rt: Runtime, body: str, headers: dict[str, str]) -> tuple[int
             answer = json.loads(text)
             if status != 200:
                 error = answer.get("error", "invalid_request")
-                status_name = _status_for(error, grant_type, validator.status)
-                if validator.status is not None or error != "invalid_request":
-                    error = _ERRORS[status_name]
-                raise _Failed(status_name, error)
+                reason = _reason_for(error, grant_type, validator.status)
+                if validator.error is not None:
+                    error = validator.error
+                elif validator.status is not None or error != "invalid_request":
+                    error = _ERRORS[reason]
+                raise _Failed(reason, error)
     except _Failed as failed:
-        message = _MESSAGES[failed.status]
+        status_name, message = _REASONS[failed.reason]
         return 400, {
-            "status": failed.status,
+            "status": status_name,
             "message": message,
             "error": failed.error,
             "error_description": message,
@@ -391,9 +433,14 @@ def token_response(rt: Runtime, body: str, headers: dict[str, str]) -> tuple[int
 # Token information and revocation ---------------------------------------------------------------
 
 
+SIGNATURE_KEY = "oauth_access_token_signature_key"
+
+
 def access_token_info(rt: Runtime, token: str) -> dict[str, Any]:
+    # Its own key, so that a signature never helps forge a consent form or the reverse.
+    key = oauth_forms.server_key(rt, SIGNATURE_KEY)
     with rt.store.read() as conn:
-        return oauth_tokens.access_token_info(conn, token, rt.clock.now())
+        return oauth_tokens.access_token_info(conn, token, rt.clock.now(), key)
 
 
 def refresh_token_info(rt: Runtime, token: str) -> dict[str, Any]:

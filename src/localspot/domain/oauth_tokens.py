@@ -8,6 +8,8 @@ is revoked or the app is uninstalled (SPEC §8.2, Part B15).
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -30,6 +32,8 @@ from localspot.store.schema import (
 
 ACCESS_TOKEN_SECONDS = 1800
 HUB_DOMAIN = "localspot.test"
+# Every LocalSpot account lives in one data centre; refresh tokens carry the same prefix.
+HUBLET = "na1"
 
 
 def digest(secret: str) -> str:
@@ -80,6 +84,7 @@ def _install_columns() -> list[Any]:
         app_installs.c.id.label("install_id"),
         app_installs.c.hub_id,
         app_installs.c.scopes.label("install_scopes"),
+        app_installs.c.user_id.label("installing_user_id"),
         public_apps.c.id.label("app_id"),
         public_apps.c.client_id,
         accounts.c.tier,
@@ -144,7 +149,39 @@ def _token_not_found(kind: str) -> HubSpotError:
     return HubSpotError(404, "OBJECT_NOT_FOUND", f"The {kind} token was not found.")
 
 
-def access_token_info(conn: Connection, token: str, now: datetime) -> dict[str, Any]:
+def signed_access_token(row: dict[str, Any], key: str) -> dict[str, Any]:
+    """HubSpot's ``signed_access_token``: what the token stands for, and an HMAC over it.
+
+    HubSpot encodes ``scopes`` (and the scope-group fields) opaquely; LocalSpot gives the scope
+    names space-separated, as an OAuth ``scope`` parameter does. The signature is HMAC-SHA256,
+    keyed by a server-wide key in the store, over the other fields as compact JSON with sorted
+    keys: the server can recompute it, and no secret can be derived from it.
+    """
+    signed: dict[str, Any] = {
+        "expiresAt": int(row["expires_at"].timestamp() * 1000),
+        "scopes": " ".join(row["scopes"]),
+        "hubId": row["hub_id"],
+        "userId": row["user_id"],
+        "appId": row["app_id"],
+        "installingUserId": row["installing_user_id"],
+        "hublet": HUBLET,
+        # Public app installs are account-wide; LocalSpot has no user-level apps, trial
+        # scopes or service accounts, and lists no app privately.
+        "isUserLevel": False,
+        "isServiceAccount": False,
+        "isPrivateDistribution": False,
+        "trialScopes": "",
+        "trialScopeToScopeGroupPks": "",
+        "scopeToScopeGroupPks": "",
+    }
+    payload = json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+    signed["signature"] = hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+    return signed
+
+
+def access_token_info(
+    conn: Connection, token: str, now: datetime, signing_key: str
+) -> dict[str, Any]:
     row = _access_row(conn, token)
     if row is None:
         raise _token_not_found("access")
@@ -154,11 +191,13 @@ def access_token_info(conn: Connection, token: str, now: datetime) -> dict[str, 
         "user": row["user_email"],
         "hub_domain": f"{row['hub_id']}.{HUB_DOMAIN}",
         "scopes": row["scopes"],
+        "signed_access_token": signed_access_token(row, signing_key),
         "hub_id": row["hub_id"],
         "app_id": row["app_id"],
         "expires_in": int((row["expires_at"] - now).total_seconds()),
         "user_id": row["user_id"],
         "token_type": "access",
+        "is_private_distribution": False,
     }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from localspot import policy
 from localspot.errors import not_found
+from localspot.policy import Caller
 
 # (pipeline id, label, [(stage id, label, metadata)])
 _Stage = tuple[str, str, dict[str, str]]
@@ -119,12 +121,18 @@ def _rendered(object_type_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def list_pipelines(object_type: str) -> list[dict[str, Any]]:
-    return _rendered(_object_type_id(object_type))
+def _readable(caller: Caller, object_type: str) -> str:
+    object_type_id = _object_type_id(object_type)
+    policy.check_pipeline_read(caller, object_type_id)
+    return object_type_id
 
 
-def get_pipeline(object_type: str, pipeline_id: str) -> dict[str, Any]:
-    for pipeline in _rendered(_object_type_id(object_type)):
+def list_pipelines(caller: Caller, object_type: str) -> list[dict[str, Any]]:
+    return _rendered(_readable(caller, object_type))
+
+
+def get_pipeline(caller: Caller, object_type: str, pipeline_id: str) -> dict[str, Any]:
+    for pipeline in _rendered(_readable(caller, object_type)):
         if pipeline["id"] == pipeline_id:
             return pipeline
     raise not_found(
@@ -133,13 +141,13 @@ def get_pipeline(object_type: str, pipeline_id: str) -> dict[str, Any]:
     )
 
 
-def list_stages(object_type: str, pipeline_id: str) -> list[dict[str, Any]]:
-    stage_list: list[dict[str, Any]] = get_pipeline(object_type, pipeline_id)["stages"]
+def list_stages(caller: Caller, object_type: str, pipeline_id: str) -> list[dict[str, Any]]:
+    stage_list: list[dict[str, Any]] = get_pipeline(caller, object_type, pipeline_id)["stages"]
     return stage_list
 
 
-def get_stage(object_type: str, pipeline_id: str, stage_id: str) -> dict[str, Any]:
-    for stage in list_stages(object_type, pipeline_id):
+def get_stage(caller: Caller, object_type: str, pipeline_id: str, stage_id: str) -> dict[str, Any]:
+    for stage in list_stages(caller, object_type, pipeline_id):
         if stage["id"] == stage_id:
             return stage
     raise not_found(

@@ -13,24 +13,25 @@ PREFIXES = ("/crm/v3/pipelines", "/crm/pipelines/{version:apiversion}")
 
 
 def list_pipelines(ctx: Ctx) -> Response:
-    ctx.caller()
-    return JSON({"results": pipelines.list_pipelines(ctx.path["objectType"])})
+    return JSON({"results": pipelines.list_pipelines(ctx.caller(), ctx.path["objectType"])})
 
 
 def get_pipeline(ctx: Ctx) -> Response:
-    ctx.caller()
-    return JSON(pipelines.get_pipeline(ctx.path["objectType"], ctx.path["pipelineId"]))
+    return JSON(
+        pipelines.get_pipeline(ctx.caller(), ctx.path["objectType"], ctx.path["pipelineId"])
+    )
 
 
 def list_stages(ctx: Ctx) -> Response:
-    ctx.caller()
-    stages = pipelines.list_stages(ctx.path["objectType"], ctx.path["pipelineId"])
+    stages = pipelines.list_stages(ctx.caller(), ctx.path["objectType"], ctx.path["pipelineId"])
     return JSON({"results": stages})
 
 
 def get_stage(ctx: Ctx) -> Response:
-    ctx.caller()
-    stage = pipelines.get_stage(ctx.path["objectType"], ctx.path["pipelineId"], ctx.path["stageId"])
+    path = ctx.path
+    stage = pipelines.get_stage(
+        ctx.caller(), path["objectType"], path["pipelineId"], path["stageId"]
+    )
     return JSON(stage)
 
 
