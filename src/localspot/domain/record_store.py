@@ -443,7 +443,7 @@ def stored_texts(
     for record_id, value, sealed in rows:
         if sealed is not None:
             ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
-            value = protector.open(ref, sealed)
+            value = open_sealed(protector, object_type, ref, sealed)
         out.append((record_id, value))
     return out
 
