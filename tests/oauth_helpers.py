@@ -133,6 +133,21 @@ def install(server: LocalSpotServer, app: PublicApp, email: str, scopes: list[st
     return redirect_params(client.decide())["code"]
 
 
+def refresh(
+    server: LocalSpotServer, app: PublicApp, refresh_token: str, **extra: str
+) -> httpx.Response:
+    return httpx.post(
+        f"{server.url}/oauth/v1/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            **extra,
+        },
+    )
+
+
 def exchange(server: LocalSpotServer, app: PublicApp, code: str, **extra: str) -> httpx.Response:
     return httpx.post(
         f"{server.url}/oauth/v1/token",

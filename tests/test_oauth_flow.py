@@ -23,6 +23,7 @@ from tests.oauth_helpers import (
     new_public_app,
     new_user,
     redirect_params,
+    refresh,
 )
 
 READ = "crm.objects.contacts.read"
@@ -201,15 +202,7 @@ def test_expired_access_token_is_401_with_seconds(server: LocalSpotServer) -> No
     assert 75 <= seconds < 140
     assert body["context"]["expire time"][0].endswith("Z")
     # The refresh token still works and gives a live access token.
-    fresh = httpx.post(
-        f"{server.url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-        },
-    ).json()
+    fresh = refresh(server, app, tokens["refresh_token"]).json()
     with _bearer(server, fresh["access_token"]) as api:
         assert api.get("/crm/v3/properties/contacts").status_code == 200
 
@@ -256,15 +249,7 @@ def test_grown_scopes_wait_for_reauthorization(server: LocalSpotServer) -> None:
         refused = api.post("/crm/v3/properties/contacts", json=passport)
     assert refused.status_code == 403
     assert refused.json()["category"] == "MISSING_SCOPES"
-    refreshed = httpx.post(
-        f"{server.url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": old["refresh_token"],
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-        },
-    ).json()
+    refreshed = refresh(server, app, old["refresh_token"]).json()
     assert refreshed["scopes"] == [SCHEMA_WRITE]
     # The old install link no longer matches the app's scopes.
     stale = FormClient(server).open(authorize_url(server, app, [SCHEMA_WRITE]))
@@ -309,17 +294,8 @@ def test_refresh_with_a_narrower_scope_narrows_the_new_token(server: LocalSpotSe
     app = new_public_app(server, [READ, SENSITIVE_READ])
     _, email = new_user(server)
     tokens = exchange(server, app, install(server, app, email, [READ, SENSITIVE_READ])).json()
-    narrowed = httpx.post(
-        f"{server.url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            # The .v2 name is an alias of the granted one (SPEC Part B2).
-            "scope": f"{SENSITIVE_READ}.v2",
-        },
-    )
+    # The .v2 name is an alias of the granted one (SPEC Part B2).
+    narrowed = refresh(server, app, tokens["refresh_token"], scope=f"{SENSITIVE_READ}.v2")
     assert narrowed.status_code == 200, narrowed.text
     assert narrowed.json()["scopes"] == [f"{SENSITIVE_READ}.v2"]
     info = _oauth(server).oauth.access_tokens_api.get(narrowed.json()["access_token"])

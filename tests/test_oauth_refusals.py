@@ -9,27 +9,15 @@ from tests.oauth_helpers import (
     REDIRECT_URI,
     SENSITIVE_READ,
     FormClient,
-    PublicApp,
     authorize_url,
     exchange,
     install,
     new_public_app,
     new_user,
+    refresh,
 )
 
 READ = "crm.objects.contacts.read"
-
-
-def _refresh(server: LocalSpotServer, app: PublicApp, refresh_token: str) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-        },
-    )
 
 
 def _assert_token_error(response: httpx.Response, status: str, error: str) -> None:
@@ -138,10 +126,10 @@ def test_wrong_client_secret_is_refused(server: LocalSpotServer) -> None:
     tokens = exchange(server, app, install(server, app, email, [READ])).json()
     rotated = server.control("POST", f"/public-apps/{app.id}/rotate-secret")["clientSecret"]
     _assert_token_error(
-        _refresh(server, app, tokens["refresh_token"]), "BAD_CLIENT_ID", "invalid_client"
+        refresh(server, app, tokens["refresh_token"]), "BAD_CLIENT_ID", "invalid_client"
     )
     app.client_secret = rotated
-    assert _refresh(server, app, tokens["refresh_token"]).status_code == 200
+    assert refresh(server, app, tokens["refresh_token"]).status_code == 200
 
 
 def test_revoked_refresh_token_is_refused(server: LocalSpotServer) -> None:
@@ -151,7 +139,7 @@ def test_revoked_refresh_token_is_refused(server: LocalSpotServer) -> None:
     revoke = httpx.delete(f"{server.url}/oauth/v1/refresh-tokens/{tokens['refresh_token']}")
     assert revoke.status_code == 204
     _assert_token_error(
-        _refresh(server, app, tokens["refresh_token"]), "BAD_REFRESH_TOKEN", "invalid_grant"
+        refresh(server, app, tokens["refresh_token"]), "BAD_REFRESH_TOKEN", "invalid_grant"
     )
     info = httpx.get(f"{server.url}/oauth/v1/refresh-tokens/{tokens['refresh_token']}")
     assert info.status_code == 404
@@ -212,17 +200,8 @@ def test_refresh_asking_beyond_the_grant_is_invalid_scope(server: LocalSpotServe
     app = new_public_app(server, [READ], optional=[SENSITIVE_READ])
     _, email = new_user(server)
     tokens = exchange(server, app, install(server, app, email, [READ])).json()
-    wider = httpx.post(
-        f"{server.url}/oauth/v1/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "scope": f"{READ} {SENSITIVE_READ}",
-        },
-    )
+    wider = refresh(server, app, tokens["refresh_token"], scope=f"{READ} {SENSITIVE_READ}")
     _assert_token_error(wider, "BAD_SCOPE", "invalid_scope")
     assert "revoked" not in wider.json()["message"]
     # The token is as good as before.
-    assert _refresh(server, app, tokens["refresh_token"]).status_code == 200
+    assert refresh(server, app, tokens["refresh_token"]).status_code == 200
