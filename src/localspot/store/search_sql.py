@@ -257,6 +257,9 @@ def _ordered(plan: Plan, query: Select[Any]) -> Select[Any]:
 
 def page_query(plan: Plan, sqlite: bool, offset: int, limit: int) -> Select[Any]:
     """The records of one page, in order."""
+    # TODO(search): a sorted page sorts every hit before the limit (66 ms for a 4,400-hit date
+    # range over 1,000,000 contacts, issue #4 wants 30): walking the sort property's index in
+    # order and stopping at the limit, then the records without a value, would not.
     query = select(records).where(*_matching(plan, sqlite))
     return _ordered(plan, query).limit(limit).offset(offset)
 
