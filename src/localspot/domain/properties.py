@@ -310,7 +310,7 @@ def create_in(
     conn: Connection, caller: Caller, now: datetime, object_type: ObjectType, body: PropertyCreate
 ) -> Any:
     policy.check_definition_write(caller, object_type.id, body.data_sensitivity, [body.name])
-    if body.data_sensitivity != "non_sensitive" and not object_type.allows_sensitive_properties:
+    if policy.is_protected(body.data_sensitivity) and not object_type.allows_sensitive_properties:
         raise validation_error(
             f"{object_type.name} does not allow sensitive properties: set "
             "allowsSensitiveProperties on its schema first"
@@ -477,7 +477,7 @@ def _rederive_values(
     # TODO(properties): every value is held in memory within one write transaction, and on
     # PostgreSQL a record write checked against the old type may commit after this read (the
     # definition row is not locked); chunk it and lock the definition for large stores.
-    sensitive = definition.data_sensitivity != "non_sensitive"
+    sensitive = policy.is_protected(definition.data_sensitivity)
     fitting, misfits = [], []
     texts = record_store.stored_texts(conn, protector, caller.hub_id, object_type, definition)
     for record_id, text in texts:

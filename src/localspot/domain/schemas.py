@@ -217,7 +217,7 @@ def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str,
     if body.allows_sensitive_properties:
         policy.check_allows_sensitive(caller)
     if not body.allows_sensitive_properties and any(
-        s.data_sensitivity != "non_sensitive" for s in specs
+        policy.is_protected(s.data_sensitivity) for s in specs
     ):
         raise validation_error("Sensitive properties need allowsSensitiveProperties: true")
     _check_references({s.name for s in specs} | {"hs_object_id", "createdate"}, body)
