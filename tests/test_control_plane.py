@@ -306,3 +306,32 @@ def test_serve_uses_the_store_the_cli_manages(tmp_path: Path, serve: list[Serve]
     assert httpx.get(second.url + "/crm/v3/properties/tickets", headers=headers).status_code == 200
     refused = httpx.get(second.url + "/crm/v3/properties/contacts", headers=headers)
     assert refused.status_code == 403
+
+
+def test_a_running_server_sees_cli_changes_at_once(tmp_path: Path, serve: list[Serve]) -> None:
+    """The server keeps who a token is and the definitions it read while nothing commits; a
+    commit by another process (the CLI here) must end that at once, as the guide promises for
+    scope edits."""
+    running = Serve("--data-dir", str(tmp_path))
+    serve.append(running)
+    running.read_banner()
+    running.wait_until_listening()
+    hub_id = str(cli(tmp_path, "accounts", "create", "--tier", "enterprise")["hubId"])
+    app = cli(tmp_path, "apps", "create", hub_id, "--scope", "crm.schemas.contacts.read")
+    app_id = str(app["id"])
+
+    def read(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        url = running.url + "/crm/v3/properties/contacts/email"
+        for _ in range(3):  # the second and third answer from what the server kept
+            status = httpx.get(url, headers=headers).status_code
+        return status
+
+    assert read(app["accessToken"]) == 200
+    cli(tmp_path, "apps", "set-scopes", app_id, "--scope", "tickets")
+    assert read(app["accessToken"]) == 403
+    cli(tmp_path, "apps", "set-scopes", app_id, "--scope", "crm.objects.contacts.read")
+    assert read(app["accessToken"]) == 200
+    rotated = cli(tmp_path, "apps", "rotate-token", app_id)["accessToken"]
+    assert read(app["accessToken"]) == 401
+    assert read(rotated) == 200

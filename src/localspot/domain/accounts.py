@@ -20,7 +20,7 @@ from localspot.clock import Clock
 from localspot.domain import catalog, oauth_tokens
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
-from localspot.store.engine import fetch
+from localspot.store.engine import Store, fetch
 from localspot.store.schema import accounts, private_apps, server_state, users
 
 ROLES = ("super_admin", "admin", "user")
@@ -286,6 +286,16 @@ def authenticate(conn: Connection, token: str, clock: Clock | None = None) -> Ca
         app_id=app_id,
         token_id=f"pat:{app_id}",
     )
+
+
+def caller_for_token(store: Store, token: str, clock: Clock) -> Caller | None:
+    """``authenticate`` in a read of its own. A private app token's caller is remembered while
+    nothing commits (a scope edit or a rotation commits); an OAuth token's life runs on the
+    clock, so it is looked up each time."""
+    if not token.startswith("pat-"):
+        with store.read() as conn:
+            return authenticate(conn, token, clock)
+    return store.remembered(("caller", hash_secret(token)), lambda c: authenticate(c, token))
 
 
 # Deployment state -----------------------------------------------------------------------------

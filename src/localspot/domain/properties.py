@@ -93,30 +93,46 @@ def list_properties(
     rt: Runtime, caller: Caller, object_key: str, archived: bool, sensitivity: str
 ) -> list[dict[str, Any]]:
     """One sensitivity level per call, as HubSpot lists them (SPEC §1.3), rendered."""
-    with rt.store.read() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        policy.check_definition_read(caller, object_type.id)
 
-        def load() -> list[dict[str, Any]]:
+    def load(conn: Connection) -> tuple[ObjectType, list[dict[str, Any]]]:
+        object_type = object_types.resolve(conn, caller.hub_id, object_key)
+
+        def rows() -> list[dict[str, Any]]:
             query = select(defs).where(
                 scope(caller.hub_id, object_type), defs.c.archived == archived
             )
             return [render(row) for row in conn.execute(query.order_by(defs.c.id))]
 
-        return property_cache.by_level(
-            conn, caller.hub_id, object_type.id, archived, sensitivity, load
+        listed = property_cache.by_level(
+            conn, caller.hub_id, object_type.id, archived, sensitivity, rows
         )
+        return object_type, listed
+
+    key = ("properties", caller.hub_id, object_key, archived, sensitivity)
+    object_type, listed = rt.store.remembered(key, load)
+    policy.check_definition_read(caller, object_type.id)
+    return listed
 
 
 def get_property(
     rt: Runtime, caller: Caller, object_key: str, name: str, archived: bool = False
 ) -> dict[str, Any]:
     """One definition by name, whatever its sensitivity (SPEC Part B4), rendered."""
-    with rt.store.read() as conn:
+
+    def load(conn: Connection) -> tuple[ObjectType, dict[str, Any] | None]:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
-        policy.check_definition_read(caller, object_type.id)
         cached = property_cache.one(conn, caller.hub_id, object_type.id, archived, name)
-        return cached or render(_find(conn, caller.hub_id, object_type, name, archived))
+        if cached is not None:
+            return object_type, cached
+        row = _lookup(conn, caller.hub_id, object_type, name, archived)
+        return object_type, None if row is None else render(row)
+
+    key = ("property", caller.hub_id, object_key, name, archived)
+    object_type, rendered = rt.store.remembered(key, load)
+    policy.check_definition_read(caller, object_type.id)
+    if rendered is None:
+        raise _no_such_property(name)
+    return rendered
 
 
 def definition_rows(rt: Runtime, caller: Caller, object_key: str) -> list[Any]:
@@ -138,15 +154,25 @@ def definition_row(rt: Runtime, caller: Caller, object_key: str, name: str) -> A
 def _find(
     conn: Connection, hub_id: int, object_type: ObjectType, name: str, archived: bool = False
 ) -> Any:
-    row = None
-    if NAME_PATTERN.fullmatch(name):  # no stored name has another shape
-        query = select(defs).where(
-            scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
-        )
-        row = conn.execute(query).first()
+    row = _lookup(conn, hub_id, object_type, name, archived)
     if row is None:
-        raise not_found(f"Property {name} does not exist", context={"propertyName": [name]})
+        raise _no_such_property(name)
     return row
+
+
+def _lookup(
+    conn: Connection, hub_id: int, object_type: ObjectType, name: str, archived: bool
+) -> Any:
+    if not NAME_PATTERN.fullmatch(name):  # no stored name has another shape
+        return None
+    query = select(defs).where(
+        scope(hub_id, object_type), defs.c.name == name, defs.c.archived == archived
+    )
+    return conn.execute(query).first()
+
+
+def _no_such_property(name: str) -> HubSpotError:
+    return not_found(f"Property {name} does not exist", context={"propertyName": [name]})
 
 
 # Built once: these run on every record read and write.

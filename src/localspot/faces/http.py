@@ -72,8 +72,7 @@ class Ctx:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise invalid_authentication()
-            with self.store.read() as conn:
-                caller = accounts.authenticate(conn, token.strip(), self.clock)
+            caller = accounts.caller_for_token(self.store, token.strip(), self.clock)
             if caller is None:
                 raise invalid_authentication()
             self._caller = replace(caller, correlation_id=self.correlation_id)

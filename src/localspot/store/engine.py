@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from localspot.store.memo import Memo
+
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -44,6 +48,9 @@ class Store:
         # process. Other processes are covered by BEGIN IMMEDIATE and the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._local = threading.local()
+        self._memo = Memo()
+        self._watcher: Any = None
+        self._watcher_lock = threading.Lock()
 
     def migrate(self) -> None:
         config = Config()
@@ -138,7 +145,47 @@ class Store:
         finally:
             local.writing -= 1
 
+    def generation(self) -> int | None:
+        """A number that changes whenever any connection of any process commits to the
+        database; None where the store cannot tell cheaply (PostgreSQL).
+
+        One connection that never writes asks SQLite: its data version moves with every commit
+        made through any other connection, ours included.
+        """
+        if not self.is_sqlite:
+            return None
+        with self._watcher_lock:
+            if self._watcher is None:
+                self._watcher = self.engine.raw_connection()
+                # Never wait on a lock here: a busy database means "cannot tell", not a stall.
+                self._watcher.driver_connection.execute("PRAGMA busy_timeout=0")
+            try:
+                return int(
+                    self._watcher.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+                )
+            except sqlite3.OperationalError:
+                return None
+
+    def remembered(self, key: Any, load: Callable[[Connection], T]) -> T:
+        """``load(conn)`` in a read transaction, or its value from an earlier call when nothing
+        has committed since (see ``memo``). ``key`` names everything the value depends on."""
+        generation = None if getattr(self._local, "writing", 0) else self.generation()
+        if generation is None:
+            with self.read() as conn:
+                return load(conn)
+
+        def fresh() -> T:
+            # Not the request's shared read: its snapshot may predate the generation.
+            with self.read(snapshot=True) as conn:
+                return load(conn)
+
+        return self._memo.get(key, generation, fresh)
+
     def dispose(self) -> None:
+        with self._watcher_lock:
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
         self.engine.dispose()
 
 
