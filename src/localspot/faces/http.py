@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
@@ -23,6 +24,7 @@ from localspot.domain import accounts, audit
 from localspot.errors import HubSpotError, invalid_authentication, validation_error
 from localspot.policy import Caller, SensitiveAccessDenied
 from localspot.runtime import Runtime
+from localspot.store.engine import WouldWait
 from localspot.validation import parse_input
 
 log = logging.getLogger("localspot.http")
@@ -189,6 +191,11 @@ def route(path: str, methods: list[str], handler: Handler) -> Route:
         ctx = Ctx(request, body)
         loop = asyncio.get_running_loop()
         try:
+            # A read the store can answer from what it remembers is answered here: the hop to a
+            # worker thread and back costs more than such a request's own work.
+            if request.method == "GET" and ctx.store.remembers:
+                with contextlib.suppress(WouldWait), ctx.store.without_waiting():
+                    return handle(ctx)
             # The loop's executor directly: anyio's to_thread costs more per call than the read.
             return await loop.run_in_executor(_WORKERS, contextvars.copy_context().run, handle, ctx)
         except SensitiveAccessDenied as denied:

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,14 @@ _JSON_CODEC: dict[str, Any] = {
     "json_serializer": lambda value: orjson.dumps(value).decode(),
     "json_deserializer": orjson.loads,
 }
+
+
+class WouldWait(BaseException):  # noqa: N818 - a signal, not an error
+    """The store was asked to read or write inside ``Store.without_waiting``. A BaseException,
+    so that no ``except Exception`` on the way up mistakes it for a failure."""
+
+
+_WAITING_REFUSED: ContextVar[bool] = ContextVar("localspot_waiting_refused", default=False)
 
 
 class Store:
@@ -103,11 +112,29 @@ class Store:
         finally:
             conn.close()
 
+    @property
+    def remembers(self) -> bool:
+        """Whether ``remembered`` can answer without a transaction (see ``generation``)."""
+        return self.is_sqlite
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Within this block a read or write raises ``WouldWait`` before touching the database,
+        so that code on an event loop can try what the store remembers and go to a thread for
+        the rest."""
+        token = _WAITING_REFUSED.set(True)
+        try:
+            yield
+        finally:
+            _WAITING_REFUSED.reset(token)
+
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Connection]:
         """A read transaction; ``snapshot`` makes every statement in it see the same data
         (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ, so a snapshot
         read never joins a shared one)."""
+        if _WAITING_REFUSED.get():
+            raise WouldWait
         local = self._local
         sharing = getattr(local, "sharing", False) and not getattr(local, "writing", 0)
         if sharing and not snapshot:
@@ -131,6 +158,8 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
+        if _WAITING_REFUSED.get():
+            raise WouldWait
         local = self._local
         self._end_shared(commit=True)
         local.writing = getattr(local, "writing", 0) + 1
