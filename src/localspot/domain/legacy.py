@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from localspot import policy
 from localspot.domain import association_types as at
-from localspot.domain import associations, object_types, properties, record_store, value_history
+from localspot.domain import associations, object_types, properties, record_store
 from localspot.domain.association_definitions import Definitions
 from localspot.domain.association_links import Spec, parse_id
 from localspot.domain.object_types import ObjectType
@@ -129,7 +129,7 @@ class LegacyReader:
         return out
 
     def _history(self, row: Any) -> dict[str, list[Version]]:
-        loaded = value_history.load_history(
+        loaded = record_store.load_history(
             self.conn,
             self.rt.protector,
             self.caller.hub_id,

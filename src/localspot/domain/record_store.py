@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
@@ -24,6 +24,7 @@ from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
 from localspot.store.engine import execute_many, fetch
 from localspot.store.schema import (
+    record_history,
     record_terms,
     record_values,
     records,
@@ -88,10 +89,10 @@ def find_many(
     if len(ids) == 1:
         # A batch write asks for one record at a time: the driver's cursor is a fraction of
         # building and compiling an IN query each time.
-        # TODO(records): batch update and upsert still make some eight round trips per record
-        # (find, load, archive and update values, touch, outbox); on PostgreSQL a batch/update
-        # of 100 contacts takes ~0.5 s for that. Looking up and writing the whole batch at once,
-        # as batch create does, would cut it to a handful.
+        # TODO(records): batch writes still make some eight round trips per record (find, load,
+        # insert values and history, touch, outbox); on PostgreSQL a batch/update of 100
+        # contacts takes ~0.5 s for that. Looking up and writing the whole batch at once would
+        # cut it to a handful.
         row = find(conn, hub_id, object_type, ids[0])
         return {} if row is None else {ids[0]: row}
     rows = conn.execute(
@@ -236,11 +237,53 @@ def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
     return None
 
 
+def load_history(
+    conn: Connection,
+    protector: Protector,
+    hub_id: int,
+    object_type: ObjectType,
+    record_id: int,
+    definitions: Iterable[Any],
+) -> dict[str, list[dict[str, Any]]]:
+    """Each named property's history, newest first, in HubSpot's ``ValueWithTimestamp`` shape."""
+    by_id = {d.id: d for d in definitions}
+    out: dict[str, list[dict[str, Any]]] = {d.name: [] for d in by_id.values()}
+    if not by_id:
+        return out
+    rows = conn.execute(
+        select(record_history)
+        .where(
+            record_history.c.record_id == record_id, record_history.c.property_id.in_(list(by_id))
+        )
+        .order_by(record_history.c.id.desc())
+    )
+    for row in rows:
+        name = by_id[row.property_id].name
+        value = row.value
+        if row.value_ct is not None:
+            ref = ValueRef(hub_id, object_type.id, record_id, name)
+            value = open_sealed(protector, object_type, ref, row.value_ct)
+        entry: dict[str, Any] = {
+            "value": value,
+            "timestamp": ms_to_iso(row.timestamp_ms),
+            "sourceType": row.source_type,
+        }
+        if row.source_id is not None:
+            entry["sourceId"] = row.source_id
+        if row.source_label is not None:
+            entry["sourceLabel"] = row.source_label
+        if row.updated_by_user_id is not None:
+            entry["updatedByUserId"] = row.updated_by_user_id
+        out[name].append(entry)
+    return out
+
+
 # Writing values -------------------------------------------------------------------------------
 
 
-class Change(NamedTuple):
-    """One property of one record that a write changed (a tuple: a batch makes thousands)."""
+@dataclass(frozen=True)
+class Change:
+    """One property of one record that a write changed."""
 
     record_id: int
     definition: Any
@@ -248,28 +291,24 @@ class Change(NamedTuple):
     new: Stored
 
 
-_NEW_RECORDS_CHUNK = 500
-
-
 def new_records(
     conn: Connection, hub_id: int, object_type: ObjectType, now_ms: int, count: int
 ) -> list[int]:
-    """Inserts ``count`` empty records; their ids, ascending.
-
-    The rows are alike, so which id goes to which input does not matter: one multi-row insert
-    with RETURNING, its ids sorted. (SQLAlchemy's RETURNING in parameter order ran one
-    statement per row on SQLite, a third of a batch's store time.)
-    """
-    ids: list[int] = []
-    row = (hub_id, object_type.id, now_ms, now_ms, False)
-    while len(ids) < count:
-        n = min(_NEW_RECORDS_CHUNK, count - len(ids))
-        sql = (
-            "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?)'] * n)} RETURNING id"
-        )
-        ids += [found[0] for found in fetch(conn, sql, row * n)]
-    return sorted(ids)
+    """Inserts ``count`` empty records in one statement; their ids in order."""
+    rows = [
+        {
+            "hub_id": hub_id,
+            "object_type_id": object_type.id,
+            "created_ms": now_ms,
+            "updated_ms": now_ms,
+            "archived": False,
+        }
+        for _ in range(count)
+    ]
+    result = conn.execute(
+        insert(records).returning(records.c.id, sort_by_parameter_order=True), rows
+    )
+    return [r.id for r in result]
 
 
 _VALUE_COLUMNS = (
@@ -281,17 +320,18 @@ _VALUE_COLUMNS = (
     "value_ct",
     "value_bidx",
     "updated_ms",
+)
+_HISTORY_COLUMNS = (
+    "record_id",
+    "property_id",
+    "value",
+    "value_ct",
+    "timestamp_ms",
     "source_type",
     "source_id",
     "source_label",
     "updated_by_user_id",
 )
-_UPDATE_SQL = (
-    "UPDATE record_values SET value = ?, value_norm = ?, value_num = ?, value_ct = ?, "
-    "value_bidx = ?, updated_ms = ?, source_type = ?, source_id = ?, source_label = ?, "
-    "updated_by_user_id = ? WHERE record_id = ? AND property_id = ?"
-)
-_CLEAR_TERMS_SQL = "DELETE FROM record_terms WHERE record_id = ? AND property_id = ?"
 
 
 def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -316,58 +356,52 @@ def write_changes(
 ) -> None:
     """Stores new values and their history, and keeps unique holders current."""
     inserts: list[tuple] = []
-    updates: list[tuple] = []
-    replaced: list[tuple[int, int]] = []
+    history: list[tuple] = []
     trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
-    protection: dict[int, bool] = {}
-    for record_id, definition, old, stored in changes:
-        property_id = definition.id
-        protected = protection.get(property_id)
-        if protected is None:
-            protected = protection[property_id] = policy.is_protected(definition.data_sensitivity)
-        columns = _columns(protector, hub_id, object_type, record_id, definition, stored, protected)
-        if old is None:
-            inserts.append((record_id, property_id, *columns, *trail))
+    for change in changes:
+        definition, stored = change.definition, change.new
+        value, norm, num, sealed, bidx = _columns(
+            protector, hub_id, object_type, change.record_id, definition, stored
+        )
+        if change.old is None:
+            inserts.append(
+                (change.record_id, definition.id, value, norm, num, sealed, bidx, now_ms)
+            )
         else:
-            replaced.append((record_id, property_id))
-            updates.append((*columns, *trail, record_id, property_id))
+            conn.execute(
+                update(record_values)
+                .where(
+                    record_values.c.record_id == change.record_id,
+                    record_values.c.property_id == definition.id,
+                )
+                .values(
+                    value=value,
+                    value_norm=norm,
+                    value_num=num,
+                    value_ct=sealed,
+                    value_bidx=bidx,
+                    updated_ms=now_ms,
+                )
+            )
+            conn.execute(
+                delete(record_terms).where(
+                    record_terms.c.record_id == change.record_id,
+                    record_terms.c.property_id == definition.id,
+                )
+            )
+        protected = policy.is_protected(definition.data_sensitivity)
         terms += [
-            (property_id, term, record_id) for term in stored_terms(definition, stored, protected)
+            (definition.id, term, change.record_id)
+            for term in stored_terms(definition, stored, protected)
         ]
+        history.append((change.record_id, definition.id, value, sealed, *trail))
     if inserts:
         _insert_many(conn, record_values.name, _VALUE_COLUMNS, inserts)
-    if updates:
-        _archive(conn, replaced)
-        execute_many(conn, _UPDATE_SQL, updates)
-        execute_many(conn, _CLEAR_TERMS_SQL, replaced)
+    if history:
+        _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
         _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-
-
-# Values written before the migration that moved entries onto value rows may have their entry
-# in record_history still (source_type NULL): those are not archived twice.
-_ARCHIVE_SQL = (
-    "INSERT INTO record_history (record_id, property_id, value, value_ct, timestamp_ms, "
-    "source_type, source_id, source_label, updated_by_user_id) "
-    "SELECT record_id, property_id, value, value_ct, updated_ms, "
-    "source_type, source_id, source_label, updated_by_user_id "
-    "FROM record_values WHERE record_id = ? AND property_id = ? AND source_type IS NOT NULL"
-)
-
-
-def _archive(conn: Connection, keys: list[tuple[int, int]]) -> None:
-    """Moves the current entry of each (record id, property id) into record_history, before
-    its value is overwritten."""
-    if not keys:
-        return
-    sql = _ARCHIVE_SQL
-    if conn.dialect.name == "postgresql":
-        # A concurrent writer of the same value may commit between this read and the update
-        # that follows: waiting for its row lock archives the value it wrote, not the one
-        # before it. (SQLite has one writer at a time.)
-        sql += " FOR UPDATE"
-    execute_many(conn, sql, keys)
 
 
 def _columns(
@@ -377,11 +411,8 @@ def _columns(
     record_id: int,
     definition: Any,
     stored: Stored,
-    protected: bool,
 ) -> tuple[str | None, str | None, float | None, bytes | None, str | None]:
     """(value, value_norm, value_num, value_ct, value_bidx) as stored."""
-    if not protected or stored.text == "":
-        return stored.text, stored.norm, stored.num, None, None
     norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
     if bidx is None:
         return stored.text, norm, num, None, None

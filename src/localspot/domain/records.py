@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from localspot import policy
-from localspot.domain import object_types, properties, record_store, value_history
+from localspot.domain import object_types, properties, record_store
 from localspot.domain.object_types import ObjectType
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import HubSpotError, not_found, validation_error
@@ -119,7 +119,7 @@ class Reader:
         for i, row in enumerate(rows):
             history = None
             if self.with_history:
-                history = value_history.load_history(
+                history = record_store.load_history(
                     self.conn,
                     self.rt.protector,
                     self.caller.hub_id,

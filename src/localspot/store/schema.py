@@ -197,14 +197,6 @@ record_values = Table(
     Column("value_ct", LargeBinary),
     Column("value_bidx", String(64)),
     Column("updated_ms", BigInteger, nullable=False),
-    # Who wrote the current value (at `updated_ms`): its history entry, kept on the value row so
-    # that a create writes no history rows; record_history keeps the values it replaced. NULL
-    # for a value whose entry stayed in record_history (see the migration "current history
-    # entry on the value row").
-    Column("source_type", String(32)),
-    Column("source_id", String(64)),
-    Column("source_label", String(200)),
-    Column("updated_by_user_id", BigInteger),
     # value_norm stays indexed for every value: HasValue finds a property's values through it.
     # Numbers and blind indexes are few among a record's values; indexing only the values that
     # have them halves the index entries a write makes, and a comparison implies NOT NULL, so
@@ -229,8 +221,6 @@ record_values = Table(
     sqlite_with_rowid=False,
 )
 
-# Values that were replaced, with who wrote them and when; the current value's entry is on its
-# record_values row.
 record_history = Table(
     "record_history",
     metadata,
