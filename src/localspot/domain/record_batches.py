@@ -60,8 +60,14 @@ def run_batch(
         return BatchOutcome(results, errors)
 
 
-# TODO(perf): issue #3 wants 5,000 created records/s on SQLite; this path costs about 0.35-0.5 ms
-# of CPU per record (checks, sealing, rendering), so about 2,000-2,800/s at best on one core.
+# TODO(perf): issue #3 wants 5,000 created records/s on SQLite over HTTP, 0.2 ms a record all
+# told. A batch of 100 contacts writes 10 value rows, 10 history rows, ~15 term rows and one
+# unique claim per record and costs ~0.16-0.2 ms of CPU per record in-process, plus the
+# synchronous=FULL commit and HTTP: short of the target. What is left is about half SQLite
+# inserts (one row per term, a history row per value) and half Python (checks, sealing, terms,
+# rendering). Keeping the current value's history entry on its value row would save the
+# history rows, but a history-only read would then share the value's envelope, and
+# test_leaks_everywhere wants it to keep serving the past value when that envelope is damaged.
 def batch_create(
     rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
 ) -> BatchOutcome:

@@ -121,7 +121,7 @@ class Writer:
                 )
                 continue
             try:
-                text = coerce(raw)
+                text = raw if type(raw) is str else coerce(raw)
             except TypeError:
                 raise validation_error(
                     f"Invalid input JSON: properties.{name} must be a string, number or boolean"
@@ -227,8 +227,11 @@ class Writer:
 
     def _check_required(self, prepared: list[list[tuple[Any, Stored]]]) -> None:
         required = self.object_type.required_properties
+        if not required:
+            return
         for checked in prepared:
-            missing = [n for n in required if n not in {d.name for d, _ in checked}]
+            names = {d.name for d, _ in checked}
+            missing = [n for n in required if n not in names]
             if missing:
                 raise validation_error(
                     f"Missing required properties: {', '.join(missing)}",
@@ -361,8 +364,13 @@ class Writer:
     def _claim_new(self, changes: list[Change]) -> None:
         """New records hold nothing yet: one look-up for every key the batch claims."""
         claims: dict[tuple[int, str], Change] = {}
+        unique: dict[int, bool] = {}
         for change in changes:
-            if record_store.is_unique(self.object_type, change.definition):
+            is_unique = unique.get(change.definition.id)
+            if is_unique is None:
+                is_unique = record_store.is_unique(self.object_type, change.definition)
+                unique[change.definition.id] = is_unique
+            if is_unique:
                 key = record_store.unique_key(
                     self.rt.protector,
                     self.object_type,
@@ -431,16 +439,21 @@ class Writer:
         """Records this writer just created, from the values it wrote: no re-read, no unsealing."""
         base = always_returned(self.object_type)
         out = []
+        # Inputs of a batch usually name the same properties: decide what to show once per set.
+        shown: dict[tuple[str, ...], list[str]] = {}
         for rid, group in zip(record_ids, names, strict=True):
+            key = tuple(group)
+            ordered = shown.get(key)
+            if ordered is None:
+                ordered = shown[key] = [
+                    n
+                    for n in dict.fromkeys([*base, *group])
+                    if n in self.definitions
+                    and policy.may_read_value(
+                        self.caller, self.object_type.id, self.definitions[n].data_sensitivity
+                    )
+                ]
             written = self._created[rid]
-            ordered = [
-                n
-                for n in dict.fromkeys([*base, *group])
-                if n in self.definitions
-                and policy.may_read_value(
-                    self.caller, self.object_type.id, self.definitions[n].data_sensitivity
-                )
-            ]
             out.append(render(self.object_type, _NewRow(rid, self.now_ms), ordered, written))
         return out
 

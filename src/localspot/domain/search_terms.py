@@ -13,6 +13,7 @@ written in plaintext, and ``query`` never matches them.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -23,7 +24,23 @@ _WORD = re.compile(r"[^\W_]+")
 TOKENIZED_TYPES = frozenset({"string", "phone_number"})
 
 
-def string_terms(text: str) -> set[str]:
+# Short values recur across records (cities, companies, job titles): their terms are worked
+# out once. The bound keeps the cache to a few megabytes.
+_CACHED_CHARS = 64
+
+
+def string_terms(text: str) -> frozenset[str]:
+    if len(text) <= _CACHED_CHARS:
+        return _short_string_terms(text)
+    return _string_terms(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_string_terms(text: str) -> frozenset[str]:
+    return _string_terms(text)
+
+
+def _string_terms(text: str) -> frozenset[str]:
     lowered = text.lower()
     words = lowered.split()
     terms = {lowered, *words, *_WORD.findall(lowered)}
@@ -31,29 +48,29 @@ def string_terms(text: str) -> set[str]:
         if "@" in word:
             local, _, domain = word.rpartition("@")
             terms.update((local, domain))
-    return {t[:TERM_CHARS] for t in terms if t.strip()}
+    return frozenset(t[:TERM_CHARS] for t in terms if t.strip())
 
 
-def option_terms(text: str, multiple: bool) -> set[str]:
+def option_terms(text: str, multiple: bool) -> frozenset[str]:
     options = text.split(";") if multiple else [text]
-    return {o[:TERM_CHARS] for o in options if o}
+    return frozenset(o[:TERM_CHARS] for o in options if o)
 
 
-def terms_of(definition: Any, text: str) -> set[str]:
+def terms_of(definition: Any, text: str) -> frozenset[str]:
     """The terms of a plaintext value of ``definition`` (any sensitivity, for evaluation)."""
     if text == "":
-        return set()
+        return frozenset()
     if definition.type in TOKENIZED_TYPES:
         return string_terms(text)
     if definition.type == "enumeration":
         return option_terms(text, definition.field_type == "checkbox")
-    return set()
+    return frozenset()
 
 
-def stored_terms(definition: Any, stored: Stored, protected: bool) -> set[str]:
+def stored_terms(definition: Any, stored: Stored, protected: bool) -> frozenset[str]:
     """The terms kept in the store for a written value; none for a sealed one."""
     if protected or stored.is_cleared:
-        return set()
+        return frozenset()
     return terms_of(definition, stored.text)
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from localspot.errors import HubSpotError
 from localspot.store.schema import VALUE_NORM_CHARS
@@ -67,9 +67,8 @@ def invalid_values(hub_id: int, problems: list[Problem]) -> HubSpotError:
     )
 
 
-@dataclass(frozen=True)
-class Stored:
-    """A checked value in the forms the store keeps."""
+class Stored(NamedTuple):
+    """A checked value in the forms the store keeps (a tuple: a batch checks thousands)."""
 
     text: str
     norm: str | None

@@ -296,10 +296,12 @@ def fetch(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any]) -> li
         cursor.close()
 
 
-def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """``executemany`` on the driver's cursor inside ``conn``'s transaction (see ``fetch``)."""
+def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> int:
+    """``executemany`` on the driver's cursor inside ``conn``'s transaction (see ``fetch``);
+    the rows it changed, summed over ``rows`` (both drivers sum them)."""
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(driver_sql(conn, sql), rows)
+        return int(cursor.rowcount)
     finally:
         cursor.close()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 
@@ -196,9 +197,28 @@ record_values = Table(
     Column("value_ct", LargeBinary),
     Column("value_bidx", String(64)),
     Column("updated_ms", BigInteger, nullable=False),
+    # value_norm stays indexed for every value: HasValue finds a property's values through it.
+    # Numbers and blind indexes are few among a record's values; indexing only the values that
+    # have them halves the index entries a write makes, and a comparison implies NOT NULL, so
+    # both stores still answer every filter and sort through these indexes.
     Index("ix_record_values_norm", "property_id", "value_norm"),
-    Index("ix_record_values_num", "property_id", "value_num"),
-    Index("ix_record_values_bidx", "property_id", "value_bidx"),
+    Index(
+        "ix_record_values_num",
+        "property_id",
+        "value_num",
+        sqlite_where=text("value_num IS NOT NULL"),
+        postgresql_where=text("value_num IS NOT NULL"),
+    ),
+    Index(
+        "ix_record_values_bidx",
+        "property_id",
+        "value_bidx",
+        sqlite_where=text("value_bidx IS NOT NULL"),
+        postgresql_where=text("value_bidx IS NOT NULL"),
+    ),
+    # Clustered on the primary key in SQLite: one b-tree instead of a rowid table plus the
+    # primary key's own index (see the migration "values, terms and unique claims clustered").
+    sqlite_with_rowid=False,
 )
 
 record_history = Table(
@@ -237,6 +257,7 @@ unique_values = Table(
     Column("value_key", String(64), primary_key=True),
     Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
     Index("ix_unique_values_record", "record_id"),
+    sqlite_with_rowid=False,
 )
 
 VALUE_NORM_CHARS = 255
@@ -653,4 +674,5 @@ record_terms = Table(
     ),
     Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_record_terms_record", "record_id", "property_id"),
+    sqlite_with_rowid=False,
 )
