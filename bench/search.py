@@ -1,16 +1,21 @@
 """Search latency on a large store: HTTP p50/p99 against the same search as raw SQL.
 
-    .venv/bin/python bench/search.py 100000 [1000000 ...]
+    .venv/bin/python bench/search.py [--data DIR] 100000 [1000000 ...]
 
 Starts a server on SQLite (or LOCALSPOT_DATABASE_URL), seeds N contacts with 20 properties
 (2 sensitive) in-process through record_store -- the same sealing, blind indexes, terms and
 history as API writes, in large transactions -- then times five searches over HTTP, the same
 searches in-process (domain call, no HTTP), the compiled SQL alone, and a hand-written SQL
 equivalent of each (page and total), and prints the ratios.
+
+Seeding a million contacts takes many minutes: ``--data DIR`` (SQLite only) serves DIR and
+keeps it, seeding only the contacts it does not hold yet, so later runs reuse them. A later
+run also migrates DIR to the current schema, as a server upgrade would.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import statistics
@@ -109,7 +114,7 @@ def setup(server: LocalSpotServer) -> tuple[httpx.Client, int]:
     return client, app.hub_id
 
 
-def seed(rt: Runtime, hub_id: int, count: int, rng: random.Random) -> None:
+def seed(rt: Runtime, hub_id: int, first: int, count: int, rng: random.Random) -> None:
     source = Source("IMPORT", None)
     with rt.store.read() as conn:
         contacts = object_types.resolve(conn, hub_id, "contacts")
@@ -117,7 +122,7 @@ def seed(rt: Runtime, hub_id: int, count: int, rng: random.Random) -> None:
     started = time.perf_counter()
     for start in range(0, count, BATCH):
         n = min(BATCH, count - start)
-        rows = [contact(start + k, rng) for k in range(n)]
+        rows = [contact(first + start + k, rng) for k in range(n)]
         with rt.store.write() as conn:
             ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n)
             changes = []
@@ -315,25 +320,54 @@ def _ssn_of(rt: Runtime, hub_id: int, rng: random.Random) -> str:
     return str(_one_value(rt, hub_id, "b_ssn", rng)[1])
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], data_dir: Path | None) -> None:
+    # Request log lines cost time that is not search's.
+    os.environ.setdefault("LOCALSPOT_LOG_LEVEL", "WARNING")
+    database_url = os.environ.get("LOCALSPOT_DATABASE_URL", "")
+    if data_dir is not None:
+        if database_url:
+            sys.exit("--data keeps an SQLite folder; unset LOCALSPOT_DATABASE_URL")
+        data_dir.mkdir(parents=True, exist_ok=True)
+    state_path = data_dir / "bench-search.json" if data_dir is not None else None
+    state = json.loads(state_path.read_text()) if state_path and state_path.exists() else None
     with (
-        throwaway_schema(os.environ.get("LOCALSPOT_DATABASE_URL", "")) as database_url,
-        LocalSpotServer(database_url=database_url, startup_timeout=120) as server,
+        throwaway_schema(database_url) as database_url,
+        LocalSpotServer(database_url, startup_timeout=600, data_dir=data_dir) as server,
     ):
-        client, hub_id = setup(server)
+        if state is None:
+            client, hub_id = setup(server)
+            token = client.headers["authorization"].split()[1]
+            state = {"hub_id": hub_id, "token": token, "seeded": 0}
+        else:
+            hub_id, token = state["hub_id"], state["token"]
+            client = httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+            )
         rt = Runtime.open(Settings(data_dir=server.data_dir, database_url=database_url))
-        token = client.headers["authorization"].split()[1]
         with rt.store.read() as conn:
             caller = accounts.authenticate(conn, token, rt.clock)
-        rng = random.Random(1)
-        seeded = 0
+        rng = random.Random(1 + state["seeded"])
         for size in sorted(sizes):
-            print(f"seeding up to {size:,} contacts", flush=True)
-            seed(rt, hub_id, size - seeded, rng)
-            seeded = size
-            measure(rt, client, hub_id, size, caller)
+            if size > state["seeded"]:
+                print(f"seeding up to {size:,} contacts", flush=True)
+                seed(rt, hub_id, state["seeded"], size - state["seeded"], rng)
+                state["seeded"] = size
+                if state_path is not None:
+                    state_path.write_text(json.dumps(state))
+            elif size < state["seeded"]:
+                print(f"the data folder holds {state['seeded']:,} contacts, not {size:,}")
+            measure(rt, client, hub_id, max(size, state["seeded"]), caller)
         rt.close()
 
 
+def _arguments(argv: list[str]) -> tuple[list[int], Path | None]:
+    data_dir = None
+    if "--data" in argv:
+        at = argv.index("--data")
+        data_dir = Path(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
+    return [int(a) for a in argv] or [100_000], data_dir
+
+
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100_000])
+    main(*_arguments(sys.argv[1:]))
