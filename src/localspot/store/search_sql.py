@@ -28,6 +28,7 @@ from sqlalchemy import (
     true,
 )
 
+from localspot.store import query_terms
 from localspot.store.schema import record_terms, record_values, records
 
 Op = Literal["eq", "in", "lt", "lte", "gt", "gte", "between"]
@@ -151,6 +152,19 @@ class TermMatch(Pred):
             else t.property_id.in_(self.property_ids)
         )
         return records.c.id.in_(select(t.record_id).where(owner, cond))
+
+
+@dataclass(frozen=True)
+class Words(Pred):
+    """Records with a term of a searchable property that starts with ``word``, read from the
+    free-text index (``query_terms``), which holds live records of the object type only."""
+
+    hub_id: int
+    object_type_id: str
+    word: str
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        return records.c.id.in_(query_terms.starting(self.hub_id, self.object_type_id, self.word))
 
 
 @dataclass(frozen=True)
@@ -315,6 +329,30 @@ def page_query(plan: Plan, sqlite: bool, offset: int, limit: int) -> Select[Any]
     # value, would not, but needs the hits' density to choose.
     query = select(records).where(*_matching(plan, sqlite))
     return _ordered(plan, query).limit(limit).offset(offset)
+
+
+def lone_words(plan: Plan) -> Words | None:
+    """The free-text word, when a one-word ``query`` is all the search asks."""
+    if len(plan.groups) == 1 and len(plan.groups[0]) == 1 and isinstance(plan.groups[0][0], Words):
+        return plan.groups[0][0]
+    return None
+
+
+def id_span(plan: Plan) -> Select[Any]:
+    """The lowest and highest id of the live records searched (two index probes)."""
+    r = records.c
+    return select(func.min(r.id), func.max(r.id)).where(*_base(plan)[:3])
+
+
+def walk_page(plan: Plan, words: Words, offset: int, limit: int) -> Select[Any]:
+    """The page of a one-word ``query`` with many hits: records in id order, each probed for
+    the word, stopping at the page; when hits are dense that is a few probes per result."""
+    query = select(records).where(*_base(plan), query_terms.has_term_starting(words.word))
+    return query.order_by(records.c.id).limit(limit).offset(offset)
+
+
+def count_words(words: Words) -> Select[Any]:
+    return query_terms.count_starting(words.hub_id, words.object_type_id, words.word)
 
 
 def count_query(plan: Plan, sqlite: bool) -> Select[Any]:
