@@ -40,7 +40,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import cpu_seconds, throwaway_schema  # noqa: E402
-from localspot.domain import accounts, object_types, properties, record_store, search
+from localspot.domain import accounts, object_types, properties, record_store, search, search_run
 from localspot.domain.record_store import Change, Source
 from localspot.domain.search_request import parse
 from localspot.domain.values import Stored, check
@@ -319,7 +319,7 @@ def _compiled(rt: Runtime, caller: Any, body: dict[str, Any]) -> float:
         plan = search._with_query(conn, caller, object_type, request, compiled.plan)
         t = time.perf_counter()
         if search_sql.lone_words(plan) is not None:
-            search._in_store(rt, conn, plan, 0, request.limit)  # its count and page
+            search_run.in_store(rt, conn, plan, 0, request.limit)  # its count and page
         else:
             conn.execute(search_sql.page_query(plan, rt.store.is_sqlite, 0, request.limit)).all()
             conn.execute(search_sql.count_query(plan, rt.store.is_sqlite)).all()
