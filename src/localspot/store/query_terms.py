@@ -131,6 +131,9 @@ def starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
 def count_starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
     """How many live records have a term starting with ``word``: each counts at its first
     such term, the one whose preceding term sorts before ``word``."""
+    # TODO(search): on PostgreSQL the primary key does not carry prev_term, so this count
+    # visits the heap for every term in the range (SQLite's table is the key itself); an
+    # index INCLUDE (prev_term) would make it index-only there too. Not measured yet.
     q = query_terms.c
     first = or_(q.prev_term.is_(None), q.prev_term < word)
     return (
