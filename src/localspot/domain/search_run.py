@@ -56,8 +56,9 @@ def in_store(
     return rows, int(total)
 
 
-# Probes a page of a one-word query may take walking the records in id order: at most a few
-# milliseconds. Sparser hits are gathered through the index and sorted instead.
+# Probes a page of a one-word query may always take walking the records in id order: a few
+# milliseconds. Past that it walks while the probes are fewer than the hits, which gathering
+# the hits through the index and sorting them would cost instead.
 _WALK_PROBES = 20_000
 
 
@@ -71,7 +72,8 @@ def _words(
         return [], total
     low, high = conn.execute(q.id_span(plan)).one()
     span = high - low + 1 if low is not None else 0
-    if plan.sort is None and (after + limit) * span <= _WALK_PROBES * total:
+    # The walk probes about (after + limit) * span / total records.
+    if plan.sort is None and (after + limit) * span <= max(_WALK_PROBES, total) * total:
         page = q.walk_page(plan, words, after, limit)
     else:
         page = q.page_query(plan, sqlite, after, limit)
