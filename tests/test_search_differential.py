@@ -358,6 +358,10 @@ def _tree(rng: random.Random, universe: list[dict[str, Any]]) -> dict[str, Any]:
         body["filters"] = [_filter(rng, universe)]
     if rng.random() < 0.4:
         name = rng.choice([*PROPS, *BUILTIN, *VIRTUAL])
+        filtered = [f["propertyName"] for g in body["filterGroups"] for f in g["filters"]]
+        if filtered and rng.random() < 0.5:
+            # Sorting by a filtered property: a range or equality on it bounds the sort.
+            name = rng.choice(filtered)
         body["sorts"] = [
             {"propertyName": name, "direction": rng.choice(["ASCENDING", "DESCENDING"])}
         ]

@@ -35,14 +35,18 @@ class App:
 
 
 class LocalSpotServer:
-    def __init__(self, database_url: str = "", startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self, database_url: str = "", startup_timeout: float = 30.0, data_dir: Path | None = None
+    ) -> None:
+        """``data_dir``: serve (and keep) that folder instead of a throwaway one."""
         self.database_url = database_url
         self.startup_timeout = startup_timeout
         self.admin_key = "lsadm-test-" + secrets.token_urlsafe(16)
         self.demo_token = f"pat-na1-{uuid.uuid4()}"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = Path(tempfile.mkdtemp(prefix="localspot-test-"))
+        self._keep = data_dir is not None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="localspot-test-"))
         self.log_path = self.data_dir / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
         self.admin = httpx.Client(
@@ -99,7 +103,8 @@ class LocalSpotServer:
     def close(self) -> None:
         self.stop()
         self.admin.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if not self._keep:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalSpotServer:
         return self.start()

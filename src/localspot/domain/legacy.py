@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from localspot import policy
 from localspot.domain import association_types as at
-from localspot.domain import associations, object_types, properties, record_store
+from localspot.domain import associations, object_types, properties, query_index, record_store
 from localspot.domain.association_definitions import Definitions
 from localspot.domain.association_links import Spec, parse_id
 from localspot.domain.object_types import ObjectType
@@ -426,6 +426,7 @@ def delete(rt: Runtime, caller: Caller, object_key: str, key: str) -> int:
             .values(archived=True, archived_ms=now_ms, updated_ms=now_ms)
         )
         record_store.release_unique(conn, [row.id])
+        query_index.archived(conn, [row.id])
         return int(row.id)
 
 

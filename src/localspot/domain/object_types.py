@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Connection
 
@@ -29,6 +30,17 @@ class ObjectType:
     @property
     def is_custom(self) -> bool:
         return self.id.startswith("2-")
+
+    def record_column(self, name: str) -> Literal["id", "created_ms", "updated_ms"] | None:
+        """The column of the record row a virtual property reads (its id, creation and last
+        modification), or None for a property stored as values."""
+        if name == "hs_object_id" or (name == "hs_ticket_id" and self.id == "0-5"):
+            return "id"
+        if name == "createdate":
+            return "created_ms"
+        if name == self.last_modified_property:
+            return "updated_ms"
+        return None
 
 
 CONTACTS = ObjectType(

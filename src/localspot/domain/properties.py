@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import audit, object_types, property_cache, record_store
+from localspot.domain import audit, object_types, property_cache, query_index, record_store
 from localspot.domain.object_types import ObjectType
 from localspot.domain.property_models import (
     FIELD_TYPES_BY_TYPE,
@@ -544,6 +544,13 @@ def _archive(conn: Connection, caller: Caller, now: datetime, rows: list[Any]) -
     if ids:
         conn.execute(update(defs).where(defs.c.id.in_(ids)).values(archived=True, archived_at=now))
         property_cache.touch(conn, caller.hub_id, [row.object_type_id for row in rows])
+        for type_id in {row.object_type_id for row in rows}:
+            object_type = object_types.resolve(conn, caller.hub_id, type_id)
+            if any(
+                r.object_type_id == type_id and r.name in object_type.searchable_properties
+                for r in rows
+            ):
+                query_index.rebuild(conn, caller.hub_id, object_type)
     for row in rows:
         _audit_change(
             conn, caller, now, row.object_type_id, row.data_sensitivity, row.name, "archive"

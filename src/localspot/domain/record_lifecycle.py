@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, update
 
 from localspot import policy
-from localspot.domain import association_links, object_types, properties, record_store
+from localspot.domain import association_links, object_types, properties, query_index, record_store
 from localspot.domain.record_store import Change, Source
 from localspot.domain.record_writes import Writer
 from localspot.domain.records import lookup
@@ -63,6 +63,7 @@ def merge(
                 updated_ms=writer.now_ms,
             )
         )
+        query_index.archived(conn, [merged.id])
         record_store.touch(conn, [primary.id], writer.now_ms)
         writer.announce(
             [
@@ -122,6 +123,7 @@ def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
             .where(records.c.id == row.id)
             .values(archived=False, archived_ms=None, updated_ms=now_ms)
         )
+        query_index.restored(conn, hub_id, object_type, row.id)
         # The control plane plays the part of HubSpot's recycle bin in the CRM UI.
         emit(conn, [ChangeEvent(hub_id, object_type.id, row.id, "restore", now_ms, "CRM_UI", None)])
 

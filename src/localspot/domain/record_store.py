@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, delete, select
 
 from localspot import policy
+from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
 from localspot.domain.search_terms import stored_terms
 from localspot.domain.values import Stored, ms_to_iso
@@ -404,6 +405,9 @@ def write_changes(
         _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
         _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+    query_index.written(
+        conn, hub_id, object_type, {(c.record_id, c.definition.id) for c in changes}
+    )
 
 
 def _columns(
@@ -485,6 +489,8 @@ def rederive(
     conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
     if terms:
         _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+    if definition.name in object_type.searchable_properties:
+        query_index.rebuild(conn, hub_id, object_type)
 
 
 def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> int | None:

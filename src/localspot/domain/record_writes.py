@@ -18,6 +18,7 @@ from localspot.domain import (
     object_types,
     pipelines,
     properties,
+    query_index,
     record_store,
 )
 from localspot.domain.object_types import ObjectType
@@ -552,4 +553,5 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
                 .values(archived=True, archived_ms=writer.now_ms, updated_ms=writer.now_ms)
             )
             record_store.release_unique(conn, active)
+            query_index.archived(conn, active)
             writer.announce([writer.event(rid, "deletion") for rid in active])

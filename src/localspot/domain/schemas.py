@@ -19,6 +19,7 @@ from localspot.domain import (
     properties,
     property_cache,
     property_groups,
+    query_index,
     record_lifecycle,
 )
 from localspot.domain.object_types import ObjectType
@@ -336,7 +337,10 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
             )
         changes["updated_at"] = rt.clock.now()
         conn.execute(update(object_schemas).where(object_schemas.c.id == row.id).values(changes))
-        return render(conn, _require(conn, caller.hub_id, key))
+        updated = _require(conn, caller.hub_id, key)
+        if "searchable_properties" in changes:
+            query_index.rebuild(conn, caller.hub_id, object_type_of(updated))
+        return render(conn, updated)
 
 
 def _has_sensitive(conn: Connection, row: Any, object_type: ObjectType) -> bool:

@@ -676,3 +676,36 @@ record_terms = Table(
     Index("ix_record_terms_record", "record_id", "property_id"),
     sqlite_with_rowid=False,
 )
+
+# The free-text ``query``'s terms of each live record: the distinct terms of its searchable
+# properties (record_terms), with the record's preceding term in byte order. A word's hits are
+# a range of the primary key; a row whose prev_term sorts before the range is the record's
+# first term in it, so the hits are counted without a join or a DISTINCT (issue #4). Archived
+# and merged-away records hold no rows. ``query_term_scopes`` names the properties the rows of
+# an object type were built from: search uses them only while those are still its searchable
+# ones, and reads record_terms otherwise.
+query_terms = Table(
+    "query_terms",
+    metadata,
+    Column("hub_id", BigInteger, primary_key=True),
+    Column("object_type_id", String(32), primary_key=True),
+    Column(
+        "term",
+        String(255).with_variant(String(255, collation="C"), "postgresql"),
+        primary_key=True,
+    ),
+    Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("prev_term", String(255).with_variant(String(255, collation="C"), "postgresql")),
+    Index("ix_query_terms_record", "record_id", "term"),
+    # Clustered on the key, so that a count reads prev_term from the key's own pages.
+    sqlite_with_rowid=False,
+)
+
+query_term_scopes = Table(
+    "query_term_scopes",
+    metadata,
+    Column("hub_id", BigInteger, primary_key=True),
+    Column("object_type_id", String(32), primary_key=True),
+    # Sorted property ids, comma-separated.
+    Column("property_ids", Text, nullable=False),
+)

@@ -1,0 +1,71 @@
+"""Keeps the free-text ``query`` index (``store/query_terms.py``) in step with the records.
+
+Its rows for an object type derive from the record_terms of the properties recorded for it,
+for live records only. Writes of those properties, archives, merges and restores change rows
+of single records; a change to which properties are searchable, or to how one is tokenized,
+rebuilds the object type. Search reads the index only while the recorded properties are still
+the searchable ones (``current``), so a change that did not rebuild costs speed, not results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+
+from localspot import policy
+from localspot.domain.object_types import ObjectType
+from localspot.store import query_terms
+from localspot.store.engine import fetch
+
+
+def property_ids(conn: Connection, hub_id: int, object_type: ObjectType) -> tuple[int, ...]:
+    """The stored properties ``query`` looks in: active, searchable, never sensitive ones
+    (SPEC Part B3). Virtual properties live on the record row and have no terms."""
+    names = [n for n in object_type.searchable_properties if object_type.record_column(n) is None]
+    if not names:
+        return ()
+    rows = fetch(
+        conn,
+        "SELECT id, data_sensitivity FROM property_definitions "
+        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
+        f"AND name IN ({', '.join('?' * len(names))})",
+        [hub_id, object_type.id, False, *names],
+    )
+    return tuple(sorted(i for i, level in rows if policy.matched_by_query(level)))
+
+
+def current(conn: Connection, hub_id: int, object_type: ObjectType, ids: tuple[int, ...]) -> bool:
+    """Whether the index of the object type holds the terms of ``ids`` (its searchable
+    properties now), and only those."""
+    return query_terms.recorded_ids(conn, hub_id, object_type.id) == ids
+
+
+def written(
+    conn: Connection, hub_id: int, object_type: ObjectType, changed: Iterable[tuple[int, int]]
+) -> None:
+    """After the terms of (record id, property id) pairs were rewritten."""
+    changed = list(changed)
+    if not changed:
+        return
+    recorded = query_terms.recorded_ids(conn, hub_id, object_type.id)
+    if recorded is None:
+        # Never built: the first write of a searchable property builds it.
+        searchable = property_ids(conn, hub_id, object_type)
+        if any(p in searchable for _, p in changed):
+            query_terms.rebuild(conn, hub_id, object_type.id, searchable)
+        return
+    query_terms.refresh(conn, hub_id, object_type.id, [r for r, p in changed if p in set(recorded)])
+
+
+def archived(conn: Connection, record_ids: Iterable[int]) -> None:
+    query_terms.drop(conn, list(record_ids))
+
+
+def restored(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> None:
+    query_terms.refresh(conn, hub_id, object_type.id, [record_id])
+
+
+def rebuild(conn: Connection, hub_id: int, object_type: ObjectType) -> None:
+    """After the searchable properties, or the terms of one of them, changed."""
+    query_terms.rebuild(conn, hub_id, object_type.id, property_ids(conn, hub_id, object_type))

@@ -1,0 +1,150 @@
+"""The free-text ``query`` index (``query_terms``): its upkeep and the SQL that reads it.
+
+The rows of an object type derive from record_terms, restricted to the properties recorded
+for it in ``query_term_scopes`` and to live records; the domain (``domain/query_index.py``)
+calls in here whenever either changes. Every statement works on both stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
+
+from localspot.store.engine import fetch
+from localspot.store.schema import query_term_scopes, query_terms, record_terms, records
+
+# Sorts after every string a term can hold, in byte order.
+TOP = "\U0010ffff"
+_CHUNK = 500
+
+
+def recorded_ids(conn: Connection, hub_id: int, object_type_id: str) -> tuple[int, ...] | None:
+    """The properties the rows of the object type were built from; None if never built."""
+    # Read on every write of record values: through the driver's cursor, a few microseconds.
+    found = fetch(
+        conn,
+        "SELECT property_ids FROM query_term_scopes WHERE hub_id = ? AND object_type_id = ?",
+        (hub_id, object_type_id),
+    )
+    if not found:
+        return None
+    return tuple(int(i) for i in found[0][0].split(",") if i)
+
+
+def _derive(
+    property_ids: Sequence[int], narrowing: ColumnElement[bool]
+) -> Any:  # an INSERT ... SELECT
+    t = record_terms.c
+    words = (
+        select(t.record_id, t.term)
+        .where(t.property_id.in_(list(property_ids)), narrowing)
+        .distinct()
+        .subquery("words")
+    )
+    r = records.c
+    previous = func.lag(words.c.term).over(partition_by=words.c.record_id, order_by=words.c.term)
+    rows = (
+        select(r.hub_id, r.object_type_id, words.c.term, words.c.record_id, previous)
+        .select_from(words.join(records, r.id == words.c.record_id))
+        .where(r.archived.is_(False), r.merged_into.is_(None))
+        # In key order, the rows append to the table instead of landing anywhere.
+        .order_by(r.hub_id, r.object_type_id, words.c.term, words.c.record_id)
+    )
+    columns = ["hub_id", "object_type_id", "term", "record_id", "prev_term"]
+    return insert(query_terms).from_select(columns, rows)
+
+
+def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequence[int]) -> None:
+    """Rebuilds the rows of these records (of one object type) from their terms and state."""
+    property_ids = recorded_ids(conn, hub_id, object_type_id)
+    if property_ids is None:
+        return
+    ids = sorted(set(record_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.execute(delete(query_terms).where(query_terms.c.record_id.in_(chunk)))
+        if property_ids:
+            conn.execute(_derive(property_ids, record_terms.c.record_id.in_(chunk)))
+
+
+def drop(conn: Connection, record_ids: Sequence[int]) -> None:
+    """Archived or merged-away records are found by no query."""
+    ids = sorted(set(record_ids))
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(
+            delete(query_terms).where(query_terms.c.record_id.in_(ids[start : start + _CHUNK]))
+        )
+
+
+def rebuild(
+    conn: Connection, hub_id: int, object_type_id: str, property_ids: Sequence[int]
+) -> None:
+    """Rebuilds every row of the object type from ``property_ids``, and records them."""
+    q = query_terms.c
+    conn.execute(delete(query_terms).where(q.hub_id == hub_id, q.object_type_id == object_type_id))
+    ids = sorted(set(property_ids))
+    if ids:
+        # Property ids belong to one account and object type: they bound the rows alone.
+        conn.execute(_derive(ids, record_terms.c.property_id.in_(ids)))
+    s = query_term_scopes.c
+    conn.execute(
+        delete(query_term_scopes).where(s.hub_id == hub_id, s.object_type_id == object_type_id)
+    )
+    conn.execute(
+        insert(query_term_scopes).values(
+            hub_id=hub_id, object_type_id=object_type_id, property_ids=",".join(map(str, ids))
+        )
+    )
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def _in_range(hub_id: int, object_type_id: str, word: str) -> list[ColumnElement[bool]]:
+    q = query_terms.c
+    return [
+        q.hub_id == hub_id,
+        q.object_type_id == object_type_id,
+        q.term >= word,
+        q.term < word + TOP,
+    ]
+
+
+def starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
+    """Ids of the live records with a term that starts with ``word`` (repeats possible)."""
+    return select(query_terms.c.record_id).where(*_in_range(hub_id, object_type_id, word))
+
+
+def count_starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
+    """How many live records have a term starting with ``word``: each counts at its first
+    such term, the one whose preceding term sorts before ``word``."""
+    # TODO(search): on PostgreSQL the primary key does not carry prev_term, so this count
+    # visits the heap for every term in the range (SQLite's table is the key itself); an
+    # index INCLUDE (prev_term) would make it index-only there too. Not measured yet.
+    q = query_terms.c
+    first = or_(q.prev_term.is_(None), q.prev_term < word)
+    return (
+        select(func.count())
+        .select_from(query_terms)
+        .where(*_in_range(hub_id, object_type_id, word), first)
+    )
+
+
+def has_term_starting(word: str) -> ColumnElement[bool]:
+    """For a walk over records in id order: this record has a term starting with ``word``
+    (one probe of ``ix_query_terms_record``)."""
+    q = query_terms.c
+    return exists().where(and_(q.record_id == records.c.id, q.term >= word, q.term < word + TOP))
