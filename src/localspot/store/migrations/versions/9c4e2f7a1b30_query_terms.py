@@ -5,7 +5,7 @@ server builds them (domain/query_index.py). Which properties ``query`` looks in 
 below as it stands at this revision, so that the migration means the same thing later.
 
 Revision ID: 9c4e2f7a1b30
-Revises: 5d1e0a7c9b42
+Revises: e24a72285322
 Create Date: 2026-12-04 06:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c4e2f7a1b30"
-down_revision: str | None = "5d1e0a7c9b42"
+down_revision: str | None = "e24a72285322"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
