@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+import contextlib
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
 
+import httpx
+import pytest
+
+from localspot.domain import audit
 from localspot.testing import LocalSpotServer
 from tests.records_helpers import add_property
 
@@ -39,3 +46,43 @@ def test_sensitive_reads_and_writes_are_audited(
         "/localspot/v1/audit", params={"hubId": full_app.hub_id, "format": "jsonl"}
     )
     assert "AUD-1" not in exported.text
+
+
+def test_a_flush_waits_for_rows_another_flush_is_still_writing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: the audit query flushes before it reads, but a background flush that had
+    already taken the pending rows and was still committing them made that flush a no-op, so
+    the query could miss a read made just before it (seen as a flaky audit test)."""
+    committing, release, written = threading.Event(), threading.Event(), []
+
+    class SlowStore:
+        @contextlib.contextmanager
+        def write(self) -> Iterator[None]:
+            committing.set()
+            release.wait(5)
+            yield None
+
+    def record_many(_conn: object, entries: list[object]) -> None:
+        written.extend(entries)
+
+    monkeypatch.setattr(audit, "record_many", record_many)
+    monkeypatch.setattr(audit.ReadLog, "FLUSH_SECONDS", 60.0)
+    rt = SimpleNamespace(store=SlowStore(), clock=SimpleNamespace(millis=lambda: 0))
+    reads = audit.ReadLog(rt)  # type: ignore[arg-type]
+    try:
+        reads.add(None, "read", "0-1", [1], ["passport_number"])
+        background = threading.Thread(target=reads.flush)
+        background.start()
+        assert committing.wait(5)
+        querying = threading.Thread(target=reads.flush)
+        querying.start()
+        querying.join(0.3)
+        assert querying.is_alive(), "the second flush returned before the first had committed"
+        release.set()
+        querying.join(5)
+        background.join(5)
+        assert len(written) == 1
+    finally:
+        release.set()
+        reads.close()

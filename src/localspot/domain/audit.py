@@ -168,6 +168,7 @@ class ReadLog:
         self._rt = rt
         self._pending: list[Entry] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="audit-reads", daemon=True)
@@ -190,12 +191,15 @@ class ReadLog:
                 self._wake.set()
 
     def flush(self) -> None:
-        with self._lock:
-            waiting, self._pending = self._pending, []
-        if not waiting:
-            return
-        with self._rt.store.write() as conn:
-            record_many(conn, waiting)
+        # One flush at a time: a reader's flush that found nothing pending must still wait
+        # for rows another flush took but has not committed, or it reads a trail without them.
+        with self._flushing:
+            with self._lock:
+                waiting, self._pending = self._pending, []
+            if not waiting:
+                return
+            with self._rt.store.write() as conn:
+                record_many(conn, waiting)
 
     def _run(self) -> None:
         while not self._stopped:
