@@ -34,6 +34,7 @@ from localspot.testing import LocalSpotServer  # noqa: E402
 
 TARGETS_MS = {"list": 10.0, "read": 2.0}
 TARGET_RSS_MB = 120.0
+CLIENT_BOUND = 0.9  # cores
 
 
 @dataclass
@@ -44,6 +45,13 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     server_cpu_seconds: float = 0.0
+    client_cpu_seconds: float = 0.0
+
+    @property
+    def client_busy(self) -> float:
+        """Cores the Python client itself kept busy: near 1, its threads' shared GIL is the
+        bottleneck, and latency measures the client rather than the server."""
+        return self.client_cpu_seconds / self.seconds
 
     @property
     def cpu_ms(self) -> float:
@@ -127,13 +135,15 @@ def run_case(
         thread.start()
     barrier.wait()
     started, cpu_before = time.perf_counter(), cpu_seconds(pid)
+    client_before = time.process_time()
     for thread in threads:
         thread.join()
     elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+    client_cpu = time.process_time() - client_before
     if errors:
         raise errors[0]
     flat = [ms for slot in latencies for ms in slot]
-    return Result(case, clients, len(flat), elapsed, flat, cpu)
+    return Result(case, clients, len(flat), elapsed, flat, cpu, client_cpu)
 
 
 def bench(database_url: str, properties: int, requests: int, concurrency: list[int]) -> int:
@@ -191,27 +201,33 @@ def bench(database_url: str, properties: int, requests: int, concurrency: list[i
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"{'case':<20}{'clients':>8}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}"
-        f"{'cpu ms/req':>11}  target"
+        f"{'cpu ms/req':>11}{'client':>8}  target"
     )
     missed = 0
     for r in results:
         target = TARGETS_MS[r.case]
         ok = r.p50 < target
-        missed += 0 if ok else 1
+        # Python client threads share one GIL: once they keep a core busy, the latency they
+        # see is their own queue. wrk, when present, then measures the server instead.
+        client_bound = bool(by_wrk) and r.client_busy >= CLIENT_BOUND
+        verdict = "ok" if ok else ("client-bound, see wrk" if client_bound else "MISSED")
+        missed += 0 if ok or client_bound else 1
         label = f"list all ({len(listed)})" if r.case == "list" else "read one"
         print(
             f"{label:<20}{r.clients:>8}{r.requests:>9}{r.p50:>9.2f}{r.p99:>9.2f}{r.rps:>8.0f}"
-            f"{r.cpu_ms:>11.2f}  p50 < {target:g} ms {'ok' if ok else 'MISSED'}"
+            f"{r.cpu_ms:>11.2f}{r.client_busy:>8.2f}  p50 < {target:g} ms {verdict}"
         )
+    print("(client: cores the Python client kept busy; near 1 it is the bottleneck)")
     if by_wrk:
         print("the same cases with wrk as the client (5 s each):")
     for case, clients, figures in by_wrk:
         label = f"list all ({len(listed)})" if case == "list" else "read one"
         ok = figures["p50_ms"] < TARGETS_MS[case]
+        missed += 0 if ok else 1
         print(
             f"{label:<20}{clients:>8}{'wrk':>9}{figures['p50_ms']:>9.2f}{figures['p99_ms']:>9.2f}"
-            f"{figures['rps']:>8.0f}{figures['cpu_ms']:>11.2f}  p50 < {TARGETS_MS[case]:g} ms "
-            f"{'ok' if ok else 'MISSED'}"
+            f"{figures['rps']:>8.0f}{figures['cpu_ms']:>11.2f}{'':>8}  "
+            f"p50 < {TARGETS_MS[case]:g} ms {'ok' if ok else 'MISSED'}"
         )
     print(f"\nserver resident memory (VmRSS), pid {pid}:")
     print(f"  idle after start            {rss_start:7.1f} MB")
