@@ -47,6 +47,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 # again once the newest row is gone, and HubSpot never gives an id twice.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+# Terms and normalised values compare byte by byte on both stores, as SQLite's default does, so
+# that prefix ranges and sort order agree.
+ByteOrdered = String(255).with_variant(String(255, collation="C"), "postgresql")
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -191,7 +195,7 @@ record_values = Table(
     Column("value", Text),
     # Lower-cased, first VALUE_NORM_CHARS characters: for case-insensitive string search.
     # Byte order ("C") on PostgreSQL so that range filters and sorts agree with SQLite.
-    Column("value_norm", String(255).with_variant(String(255, collation="C"), "postgresql")),
+    Column("value_norm", ByteOrdered),
     # Numbers; dates and datetimes as epoch ms; booleans as 0/1.
     Column("value_num", Float),
     Column("value_ct", LargeBinary),
@@ -667,11 +671,7 @@ record_terms = Table(
         ForeignKey("property_definitions.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column(
-        "term",
-        String(255).with_variant(String(255, collation="C"), "postgresql"),
-        primary_key=True,
-    ),
+    Column("term", ByteOrdered, primary_key=True),
     Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_record_terms_record", "record_id", "property_id"),
     sqlite_with_rowid=False,
@@ -689,13 +689,9 @@ query_terms = Table(
     metadata,
     Column("hub_id", BigInteger, primary_key=True),
     Column("object_type_id", String(32), primary_key=True),
-    Column(
-        "term",
-        String(255).with_variant(String(255, collation="C"), "postgresql"),
-        primary_key=True,
-    ),
+    Column("term", ByteOrdered, primary_key=True),
     Column("record_id", BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
-    Column("prev_term", String(255).with_variant(String(255, collation="C"), "postgresql")),
+    Column("prev_term", ByteOrdered),
     Index("ix_query_terms_record", "record_id", "term"),
     # Clustered on the key, so that a count reads prev_term from the key's own pages.
     sqlite_with_rowid=False,
