@@ -28,7 +28,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from localspot.domain import state
 from localspot.errors import validation_error
 from localspot.policy import Caller, SensitiveAccessDenied
-from localspot.store.engine import execute_many
+from localspot.store.engine import execute_many, when_kept
 from localspot.store.schema import audit_log, server_state
 
 if TYPE_CHECKING:
@@ -185,6 +185,10 @@ class ReadLog:
         entry = Entry(
             self._rt.clock.millis(), caller, action, object_type_id, record_ids, property_names
         )
+        # A read tried on the event loop may run again on a thread: one row per answer.
+        when_kept(lambda: self._append(entry))
+
+    def _append(self, entry: Entry) -> None:
         with self._lock:
             self._pending.append(entry)
             if len(self._pending) >= self.MAX_PENDING:
@@ -193,12 +197,14 @@ class ReadLog:
     def flush(self) -> None:
         # One flush at a time: a reader's flush that found nothing pending must still wait
         # for rows another flush took but has not committed, or it reads a trail without them.
+        # The rows are taken only inside the write: a write refused before it starts (a read
+        # tried on the event loop, see Store.briefly) must leave them waiting.
         with self._flushing:
-            with self._lock:
-                waiting, self._pending = self._pending, []
-            if not waiting:
+            if not self._pending:
                 return
             with self._rt.store.write() as conn:
+                with self._lock:
+                    waiting, self._pending = self._pending, []
                 record_many(conn, waiting)
 
     def _run(self) -> None:

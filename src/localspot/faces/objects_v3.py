@@ -335,4 +335,8 @@ def routes() -> list[BaseRoute]:
         ("/{objectType}/{objectId}", ["PATCH"], update_record),
         ("/{objectType}/{objectId}", ["DELETE"], archive_record),
     ]
-    return [route(prefix + path, methods, fn) for prefix in PREFIXES for path, methods, fn in table]
+    return [
+        route(prefix + path, methods, fn, reads_only=fn is batch_read)
+        for prefix in PREFIXES
+        for path, methods, fn in table
+    ]

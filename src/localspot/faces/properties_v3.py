@@ -194,4 +194,8 @@ def routes() -> list[BaseRoute]:
         ("/{objectType}/{propertyName}", ["PATCH"], update_property),
         ("/{objectType}/{propertyName}", ["DELETE"], archive_property),
     ]
-    return [route(prefix + path, methods, fn) for prefix in PREFIXES for path, methods, fn in table]
+    return [
+        route(prefix + path, methods, fn, reads_only=fn is batch_read)
+        for prefix in PREFIXES
+        for path, methods, fn in table
+    ]

@@ -17,4 +17,7 @@ def do_search(ctx: Ctx) -> Response:
 
 def routes() -> list[BaseRoute]:
     # Registered before the objects face: its /{objectType}/{objectId} would take the path.
-    return [route(prefix + "/{objectType}/search", ["POST"], do_search) for prefix in PREFIXES]
+    return [
+        route(prefix + "/{objectType}/search", ["POST"], do_search, reads_only=True)
+        for prefix in PREFIXES
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,6 +37,27 @@ class WouldWait(BaseException):  # noqa: N818 - a signal, not an error
 
 
 _WAITING_REFUSED: ContextVar[bool] = ContextVar("localspot_waiting_refused", default=False)
+
+
+class _Attempt:
+    """A request tried on the event loop: its CPU allowance, and what waits on its outcome."""
+
+    # SQLite calls the progress handler every this many virtual machine instructions: a few
+    # tens of microseconds of work, so that a check costs about 1% of a query.
+    STEPS = 2000
+
+    def __init__(self, cpu_seconds: float) -> None:
+        self.until = time.thread_time() + cpu_seconds
+        self.exceeded = False
+        self.kept: list[Callable[[], None]] = []
+
+    def overdue(self) -> bool:
+        if not self.exceeded and time.thread_time() > self.until:
+            self.exceeded = True
+        return self.exceeded
+
+
+_ATTEMPT: ContextVar[_Attempt | None] = ContextVar("localspot_attempt", default=None)
 
 
 class Store:
@@ -128,6 +150,37 @@ class Store:
         finally:
             _WAITING_REFUSED.reset(token)
 
+    @property
+    def reads_briefly(self) -> bool:
+        """Whether ``briefly`` may read: SQLite answers an indexed read in microseconds, with
+        no network to wait on, so a short read costs the event loop less than a thread hop."""
+        return self.is_sqlite
+
+    @contextmanager
+    def briefly(self, cpu_seconds: float) -> Iterator[None]:
+        """Within this block reads run until this thread has spent ``cpu_seconds`` of CPU in
+        it; then, or at the first write, ``WouldWait`` is raised (whatever the code in between
+        made of the interrupted query), so that a request tried on the event loop moves to a
+        thread once it proves long. Work passed to ``when_kept`` runs only if the block ends
+        without ``WouldWait``: the request will run again and redo it.
+        """
+        attempt = _Attempt(cpu_seconds)
+        token = _ATTEMPT.set(attempt)
+        try:
+            yield
+        except WouldWait:
+            raise
+        except BaseException:
+            if attempt.exceeded:
+                raise WouldWait from None
+            _run_kept(attempt)  # an error answer stands as well as any other
+            raise
+        finally:
+            _ATTEMPT.reset(token)
+        if attempt.exceeded:
+            raise WouldWait
+        _run_kept(attempt)
+
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Connection]:
         """A read transaction; ``snapshot`` makes every statement in it see the same data
@@ -135,12 +188,16 @@ class Store:
         read never joins a shared one)."""
         if _WAITING_REFUSED.get():
             raise WouldWait
+        attempt = _ATTEMPT.get()
+        if attempt is not None and attempt.overdue():
+            raise WouldWait
         local = self._local
         sharing = getattr(local, "sharing", False) and not getattr(local, "writing", 0)
         if sharing and not snapshot:
             if local.shared is None:
                 conn = self.engine.connect()
                 conn.info["write"] = False
+                _bound(conn, attempt)
                 local.shared = (conn, conn.begin())
             try:
                 yield local.shared[0]
@@ -151,6 +208,7 @@ class Store:
             return
         with self.engine.connect() as conn:
             conn.info["write"] = False
+            _bound(conn, attempt)
             if snapshot and not self.is_sqlite:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
@@ -158,7 +216,7 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        if _WAITING_REFUSED.get():
+        if _WAITING_REFUSED.get() or _ATTEMPT.get() is not None:
             raise WouldWait
         local = self._local
         self._end_shared(commit=True)
@@ -218,6 +276,30 @@ class Store:
         self.engine.dispose()
 
 
+def when_kept(work: Callable[[], None]) -> None:
+    """``work()`` now, or, inside ``Store.briefly``, once the attempt's answer stands."""
+    attempt = _ATTEMPT.get()
+    if attempt is None:
+        work()
+    else:
+        attempt.kept.append(work)
+
+
+def _bound(conn: Connection, attempt: _Attempt | None) -> None:
+    """Interrupts ``conn``'s statements once ``attempt`` has spent its CPU (SQLite only), and
+    frees the pooled connection of the handler when it goes back to the pool."""
+    if attempt is None or conn.dialect.name != "sqlite":
+        return
+    driver = conn.connection.driver_connection
+    driver.set_progress_handler(attempt.overdue, _Attempt.STEPS)  # type: ignore[union-attr]
+    conn.info["bounded"] = True
+
+
+def _run_kept(attempt: _Attempt) -> None:
+    for work in attempt.kept:
+        work()
+
+
 _AFTER_COMMIT = "after_commit"
 
 
@@ -260,6 +342,11 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        if record.info.pop("bounded", False):
+            dbapi_conn.set_progress_handler(None, 0)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
