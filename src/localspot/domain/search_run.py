@@ -16,6 +16,7 @@ from localspot.domain.search_eval import Condition, matches, sort_key
 from localspot.domain.search_request import SearchRequest
 from localspot.policy import Caller
 from localspot.runtime import Runtime
+from localspot.store import search_prepared as prepared
 from localspot.store import search_sql as q
 from localspot.store.schema import records
 
@@ -42,7 +43,7 @@ def in_store(
     words = q.lone_words(plan)
     if words is not None:
         return _words(conn, sqlite, plan, words, after, limit)
-    rows = conn.execute(q.page_query(plan, sqlite, after, limit)).all()
+    rows = conn.execute(*prepared.page(plan, sqlite, after, limit)).all()
     # A page that is not full, and not past the end, tells the total by itself.
     if 0 < len(rows) < limit or (after == 0 and not rows):
         return rows, after + len(rows)
@@ -52,7 +53,7 @@ def in_store(
     # warm and over 100 ms cold, most of issue #4's range+sort time now that the page walks
     # the sort index; record_id in the value indexes would halve it, a live flag beside the
     # values (kept on archive) would make it index-only.
-    total = conn.execute(q.count_query(plan, sqlite)).scalar_one()
+    total = conn.execute(*prepared.count(plan, sqlite)).scalar_one()
     return rows, int(total)
 
 
