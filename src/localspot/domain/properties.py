@@ -209,6 +209,30 @@ def definitions_for_reads(
     return {row[1]: ReadDefinition(*row) for row in rows}
 
 
+def remembered_for_reads(
+    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, ReadDefinition]:
+    """``definitions_for_reads``, as the store remembers them (``Store.remembered_in``)."""
+    wanted = sorted(set(names))
+    return rt.store.remembered_in(
+        conn,
+        ("read definitions", hub_id, object_type.id, tuple(wanted)),
+        lambda c: definitions_for_reads(c, hub_id, object_type, wanted),
+    )
+
+
+def remembered_by_name(
+    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, Any]:
+    """``definitions_by_name`` of ``names``, as the store remembers them."""
+    wanted = sorted(set(names))
+    return rt.store.remembered_in(
+        conn,
+        ("definitions", hub_id, object_type.id, tuple(wanted)),
+        lambda c: definitions_by_name(c, hub_id, object_type, wanted),
+    )
+
+
 def definitions_by_name(
     conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
 ) -> dict[str, Any]:

@@ -78,11 +78,12 @@ class Reader:
         if wanted is None:
             wanted = list(object_type.default_properties)
         asked_history = projection.with_history or []
-        found = properties.definitions_for_reads(
+        found = properties.remembered_for_reads(
+            rt,
             conn,
             caller.hub_id,
             object_type,
-            list({*wanted, *asked_history, *always_returned(object_type)}),
+            [*wanted, *asked_history, *always_returned(object_type)],
         )
         if defaults:
             # A custom schema stored before display properties were checked may name a

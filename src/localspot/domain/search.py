@@ -54,7 +54,7 @@ def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         policy.check_record_access(caller, object_type.id, "read")
         request = parse(body, rt.settings)
-        definitions = _definitions(conn, caller, object_type, request)
+        definitions = _definitions(rt, conn, caller, object_type, request)
         reader = Reader(rt, conn, caller, object_type, Projection(request.properties))
         compiled = _compile(rt, caller, object_type, request, definitions)
         compiled.plan = _with_query(conn, caller, object_type, request, compiled.plan)
@@ -97,12 +97,12 @@ def _audit_hits(
 
 
 def _definitions(
-    conn: Connection, caller: Caller, object_type: ObjectType, request: SearchRequest
+    rt: Runtime, conn: Connection, caller: Caller, object_type: ObjectType, request: SearchRequest
 ) -> dict[str, Any]:
     named = [n for n in request.filter_names() if not n.startswith(ASSOCIATIONS)]
     named += request.sort_names()
     asked = request.properties or []
-    found = properties.definitions_by_name(conn, caller.hub_id, object_type, list({*named, *asked}))
+    found = properties.remembered_by_name(rt, conn, caller.hub_id, object_type, [*named, *asked])
     unknown = [n for n in named if n not in found]
     if unknown:
         raise validation_error(

@@ -224,6 +224,7 @@ class Store:
         try:
             if self._write_lock is None:
                 with self.engine.connect() as conn:
+                    conn.info["write"] = True
                     yield from _committed(conn)
                 return
             with self._write_lock, self.engine.connect() as conn:
@@ -267,6 +268,13 @@ class Store:
                 return load(conn)
 
         return self._memo.get(key, generation, fresh)
+
+    def remembered_in(self, conn: Connection, key: Any, load: Callable[[Connection], T]) -> T:
+        """``remembered``, for code handed a connection: inside a write transaction the value
+        must be the one that transaction sees, so it is loaded there."""
+        if conn.info.get("write", True):
+            return load(conn)
+        return self.remembered(key, load)
 
     def dispose(self) -> None:
         with self._watcher_lock:
