@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -39,7 +40,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_seconds, throwaway_schema  # noqa: E402
+from bench.common import cpu_seconds, has_wrk, measure_wrk, throwaway_schema  # noqa: E402
 from localspot.domain import accounts, object_types, properties, record_store, search, search_run
 from localspot.domain.record_store import Change, Source
 from localspot.domain.search_request import parse
@@ -262,8 +263,14 @@ def _pct(samples: list[float]) -> tuple[float, float]:
 
 
 def measure(
-    rt: Runtime, client: httpx.Client, server_pid: int, hub_id: int, count: int, caller: Any
+    rt: Runtime,
+    client: httpx.Client,
+    server: LocalSpotServer,
+    hub_id: int,
+    count: int,
+    caller: Any,
 ) -> None:
+    server_pid = server.pid
     rng = random.Random(7)
     sqlite = rt.store.is_sqlite
     print(f"\n{count:,} contacts ({'SQLite' if sqlite else 'PostgreSQL'}), {RUNS} runs each, ms:")
@@ -274,6 +281,7 @@ def measure(
     print(
         f"{'search':28} {'HTTP p50':>9} {'HTTP p99':>9} {'srv CPU':>8} {'domain':>8} "
         f"{'compiled':>9} {'raw SQL':>8} {'HTTP/raw':>9} {'CPU/raw':>8} {'SQL/raw':>8}"
+        + (f" {'wrk p50':>8} {'wrk p99':>8} {'wrk/raw':>8}" if has_wrk() else "")
     )
     for label, make in cases(rng).items():
         bodies = [make() for _ in range(RUNS)]
@@ -306,11 +314,19 @@ def measure(
         compiled = statistics.median(compiled_ms)
         # /proc counts 10 ms ticks: the mean over the runs, not a median of mostly zeros.
         cpu = statistics.fmean(cpu_ms)
-        print(
+        line = (
             f"{label:28} {p50:9.2f} {p99:9.2f} {cpu:8.2f} {statistics.median(domain_ms):8.2f} "
             f"{compiled:9.2f} {raw:8.2f} {p50 / raw:9.1f} {cpu / raw:8.1f} {compiled / raw:8.2f}"
-            f"   (median total {int(statistics.median(totals)):,})"
         )
+        if has_wrk():
+            # One client, one body again and again: the server's latency without the Python
+            # client's own (about 0.3 ms a request), which HTTP p50 includes.
+            token = client.headers["authorization"].split()[1]
+            caller_app = SimpleNamespace(token=token)
+            body = json.dumps(bodies[0])
+            w = measure_wrk(server, caller_app, "/crm/v3/objects/contacts/search", 1, 3, body)
+            line += f" {w['p50_ms']:8.2f} {w['p99_ms']:8.2f} {w['p50_ms'] / raw:8.1f}"
+        print(line + f"   (median total {int(statistics.median(totals)):,})")
 
 
 def _compiled(rt: Runtime, caller: Any, body: dict[str, Any]) -> float:
@@ -389,7 +405,7 @@ def main(sizes: list[int], data_dir: Path | None) -> None:
                     state_path.write_text(json.dumps(state))
             elif size < state["seeded"]:
                 print(f"the data folder holds {state['seeded']:,} contacts, not {size:,}")
-            measure(rt, client, server.pid, hub_id, max(size, state["seeded"]), caller)
+            measure(rt, client, server, hub_id, max(size, state["seeded"]), caller)
         rt.close()
 
 
