@@ -14,7 +14,9 @@ and system, from /proc), the cost of one search with no client or scheduling in 
 ``domain`` is search.search called in-process; ``compiled`` is the page and count queries
 search runs, alone; ``raw SQL`` is the page and total written by hand the way one would
 against the same tables and indexes. The ratios are HTTP p50 / raw, server CPU / raw and
-compiled / raw.
+compiled / raw. Where wrk is installed, ``wrk p50/p99`` time one of the bodies again and
+again from one wrk connection, and ``wrk/raw`` is that p50 over the hand-written SQL's: the
+server's latency without the Python client's own.
 
 Seeding a million contacts takes many minutes: ``--data DIR`` (SQLite only) serves DIR and
 keeps it, seeding only the contacts it does not hold yet, so later runs reuse them. A later

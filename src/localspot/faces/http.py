@@ -154,11 +154,8 @@ def _check_no_nul(request: Request) -> None:
 
 
 Handler = Callable[[Ctx], Response]
-# As many as anyio's default thread limiter allowed.
-# TODO(perf): on SQLite, 2 threads instead of 40 cut the p99 of GET one record at 16 clients
-# from 70-88 ms to 31-56 ms (issue #3 wants under 50): the threads mostly fight over the GIL.
-# Fewer threads would let two slow searches hold up every other request, so it needs a setting
-# and a look at PostgreSQL, where threads wait on the network instead.
+# As many as anyio's default thread limiter allowed. On SQLite most reads never get here (see
+# ``_on_loop``); writes, long reads and PostgreSQL's waits on the network do.
 _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="localspot-worker")
 
 
