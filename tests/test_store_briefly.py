@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from localspot.store import engine
 from localspot.store.engine import Store, WouldWait, when_kept
 
 # A query that runs for seconds in SQLite's virtual machine, with no I/O to wait on.
@@ -69,3 +70,19 @@ def test_outside_briefly_kept_work_runs_at_once() -> None:
     kept: list[str] = []
     when_kept(lambda: kept.append("now"))
     assert kept == ["now"]
+
+
+def test_a_read_never_waits_for_a_pooled_connection(store: Store) -> None:
+    """Regression: with every pooled connection taken by worker threads, a read on the event
+    loop waited up to the pool timeout for one, stalling every other request."""
+    held = []
+    try:
+        while store.engine.pool.checkedout() < sum(engine._SQLITE_POOL):  # type: ignore[attr-defined]
+            held.append(store.engine.connect())
+        with pytest.raises(WouldWait), store.briefly(1.0), store.read():
+            pass
+    finally:
+        for conn in held:
+            conn.close()
+    with store.briefly(1.0), store.read() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1

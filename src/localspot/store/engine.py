@@ -189,7 +189,8 @@ class Store:
         if _WAITING_REFUSED.get():
             raise WouldWait
         attempt = _ATTEMPT.get()
-        if attempt is not None and attempt.overdue():
+        # On the event loop nothing may wait: not for CPU, not for a pooled connection.
+        if attempt is not None and (attempt.overdue() or _pool_is_dry(self.engine)):
             raise WouldWait
         local = self._local
         sharing = getattr(local, "sharing", False) and not getattr(local, "writing", 0)
@@ -336,8 +337,19 @@ def _committed(conn: Connection) -> Iterator[Connection]:
             log.exception("after-commit callback failed")
 
 
+# Pooled connections and overflow on SQLite: file handles, cheap to hold.
+_SQLITE_POOL = (20, 10)
+
+
+def _pool_is_dry(engine: Engine) -> bool:
+    """Whether a checkout could wait for another thread to give a connection back."""
+    return engine.pool.checkedout() >= sum(_SQLITE_POOL)  # type: ignore[attr-defined]
+
+
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_size=20, max_overflow=10, **_JSON_CODEC)
+    engine = create_engine(
+        url, pool_size=_SQLITE_POOL[0], max_overflow=_SQLITE_POOL[1], **_JSON_CODEC
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
