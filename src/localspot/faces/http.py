@@ -196,7 +196,8 @@ def route(path: str, methods: list[str], handler: Handler, reads_only: bool = Fa
         ctx = Ctx(request, body)
         loop = asyncio.get_running_loop()
         try:
-            trial = _on_loop(ctx.runtime) if request.method == "GET" or reads_only else None
+            reads = request.method == "GET" or (reads_only and len(body) <= _ON_LOOP_BODY_BYTES)
+            trial = _on_loop(ctx.runtime) if reads else None
             if trial is not None:
                 with contextlib.suppress(WouldWait), trial:
                     return handle(ctx)
@@ -209,6 +210,10 @@ def route(path: str, methods: list[str], handler: Handler, reads_only: bool = Fa
 
     run.__name__ = handler.__name__
     return Route(path, run, methods=methods)
+
+
+# Parsing a body is work the CPU allowance does not see: only small ones are parsed on the loop.
+_ON_LOOP_BODY_BYTES = 64 * 1024
 
 
 def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None] | None:
