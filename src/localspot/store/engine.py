@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from localspot.store.changes import Changes
 from localspot.store.memo import Memo
 
 T = TypeVar("T")
@@ -47,12 +48,7 @@ class Store:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url)
         else:
-            # TODO(store): a read request costs some eight round trips here (a pre-ping and
-            # BEGIN/COMMIT for each of the auth and domain transactions); reading one property
-            # misses its 2 ms target on PostgreSQL for that, not for the queries themselves.
-            self.engine = create_engine(
-                url, pool_size=20, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC
-            )
+            self.engine = _postgresql_engine(url)
         # SQLite has one writer at a time; queueing writers here avoids busy retries inside one
         # process. Other processes are covered by BEGIN IMMEDIATE and the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
@@ -60,6 +56,7 @@ class Store:
         self._memo = Memo()
         self._watcher: Any = None
         self._watcher_lock = threading.Lock()
+        self._changes = None if self.is_sqlite else Changes(_listener_connect(self.engine))
 
     def migrate(self) -> None:
         config = Config()
@@ -114,8 +111,9 @@ class Store:
 
     @property
     def remembers(self) -> bool:
-        """Whether ``remembered`` can answer without a transaction (see ``generation``)."""
-        return self.is_sqlite
+        """Whether ``remembered`` can answer without a transaction (see ``generation``): on
+        both stores, whenever the generation is known."""
+        return True
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
@@ -139,8 +137,7 @@ class Store:
         sharing = getattr(local, "sharing", False) and not getattr(local, "writing", 0)
         if sharing and not snapshot:
             if local.shared is None:
-                conn = self.engine.connect()
-                conn.info["write"] = False
+                conn = self._read_connection()
                 local.shared = (conn, conn.begin())
             try:
                 yield local.shared[0]
@@ -149,12 +146,15 @@ class Store:
                 self._end_shared(commit=False)
                 raise
             return
-        with self.engine.connect() as conn:
-            conn.info["write"] = False
-            if snapshot and not self.is_sqlite:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield conn
+        with self._read_connection(snapshot) as conn, conn.begin():
+            yield conn
+
+    def _read_connection(self, snapshot: bool = False) -> Connection:
+        conn = self.engine.connect()
+        conn.info["write"] = False
+        if snapshot and not self.is_sqlite:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        return conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -165,24 +165,26 @@ class Store:
         local.writing = getattr(local, "writing", 0) + 1
         try:
             if self._write_lock is None:
+                assert self._changes is not None
                 with self.engine.connect() as conn:
-                    yield from _committed(conn)
+                    yield from _committed(conn, self._changes.bump)
                 return
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["write"] = True
-                yield from _committed(conn)
+                yield from _committed(conn, None)
         finally:
             local.writing -= 1
 
     def generation(self) -> int | None:
-        """A number that changes whenever any connection of any process commits to the
-        database; None where the store cannot tell cheaply (PostgreSQL).
+        """A number that changes whenever a commit that a remembered value could depend on is
+        made, by any connection of any process; None while the store cannot tell.
 
         One connection that never writes asks SQLite: its data version moves with every commit
-        made through any other connection, ours included.
+        made through any other connection, ours included. PostgreSQL's commits are heard as
+        notifications (``changes``): another process's reach us within the notification delay.
         """
-        if not self.is_sqlite:
-            return None
+        if self._changes is not None:
+            return self._changes.generation()
         with self._watcher_lock:
             if self._watcher is None:
                 self._watcher = self.engine.raw_connection()
@@ -211,6 +213,8 @@ class Store:
         return self._memo.get(key, generation, fresh)
 
     def dispose(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
         with self._watcher_lock:
             if self._watcher is not None:
                 self._watcher.close()
@@ -230,7 +234,9 @@ def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
-def _committed(conn: Connection) -> Iterator[Connection]:
+def _committed(conn: Connection, ended: Callable[[], None] | None) -> Iterator[Connection]:
+    """The write transaction; ``ended`` is called when it has committed or failed, before
+    the caller goes on (a failed COMMIT may still have committed)."""
     # conn.info outlives the checkout (it belongs to the pooled connection): start clean.
     conn.info.pop(_AFTER_COMMIT, None)
     try:
@@ -239,11 +245,32 @@ def _committed(conn: Connection) -> Iterator[Connection]:
     except BaseException:
         conn.info.pop(_AFTER_COMMIT, None)
         raise
+    finally:
+        if ended is not None:
+            ended()
     for callback in conn.info.pop(_AFTER_COMMIT, ()):
         try:
             callback()
         except Exception:  # noqa: BLE001 - the write is committed; its request must not fail
             log.exception("after-commit callback failed")
+
+
+def _postgresql_engine(url: str) -> Engine:
+    # TODO(store): a read request costs some eight round trips here (a pre-ping and
+    # BEGIN/COMMIT for each of the auth and domain transactions) when it is not remembered.
+    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC)
+
+
+def _listener_connect(engine: Engine) -> Callable[[], Any]:
+    """Opens a connection like the engine's, outside its pool, in autocommit (for LISTEN)."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+
+    def connect() -> Any:
+        import psycopg  # the PostgreSQL driver; not loaded for SQLite stores
+
+        return psycopg.connect(*cargs, **{"connect_timeout": 5, **cparams, "autocommit": True})
+
+    return connect
 
 
 def _sqlite_engine(url: str) -> Engine:
