@@ -1,11 +1,12 @@
 """What a PostgreSQL store remembers, and when it stops: the listener that hears every commit
-(store/changes.py)."""
+(store/changes.py), and reads that cost one round trip (store/engine.py)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -148,3 +149,37 @@ def test_a_listener_that_stops_hearing_from_the_server_is_not_trusted(store: Sto
     store._changes._alive_until = 0.0  # type: ignore[union-attr]  # as if its pings stalled
     assert store.generation() is None
     assert until(lambda: store.generation() is not None)  # the next ping vouches again
+
+
+def test_a_plain_read_is_one_round_trip(store: Store, tmp_path: Path) -> None:
+    """No ping at checkout and no BEGIN or COMMIT around a READ COMMITTED read."""
+    with store.read() as conn:
+        traced = conn.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    log = tmp_path / "trace"
+    with log.open("w") as out:
+        traced.trace(out.fileno())
+        try:
+            with store.shared_reads():
+                for _ in range(2):
+                    with store.read() as conn:
+                        assert conn.connection.driver_connection.pgconn is traced  # type: ignore[union-attr]
+                        conn.execute(text("SELECT 1 AS probe")).all()
+        finally:
+            traced.untrace()
+    sent = [line.split("\t")[3:5] for line in log.read_text().splitlines() if "\tF\t" in line]
+    assert [kind for kind, _ in sent] == ["Query", "Query"], sent
+
+
+def test_pooled_connections_the_server_closed_are_replaced_unseen(
+    store: Store, other: psycopg.Connection[Any]
+) -> None:
+    """What a PostgreSQL restart does to the pool, without a ping on every checkout."""
+    with store.read() as a, store.read() as b:
+        pids = [c.connection.driver_connection.info.backend_pid for c in (a, b)]  # type: ignore[union-attr]
+    for pid in pids:
+        other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.1)  # the server's goodbye reaches the pooled sockets
+    with store.read() as a, store.read() as b:
+        for conn in (a, b):
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+            assert conn.connection.driver_connection.info.backend_pid not in pids  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 
 from localspot.store.changes import Changes
 from localspot.store.memo import Memo
@@ -130,7 +131,11 @@ class Store:
     def read(self, snapshot: bool = False) -> Iterator[Connection]:
         """A read transaction; ``snapshot`` makes every statement in it see the same data
         (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ, so a snapshot
-        read never joins a shared one)."""
+        read never joins a shared one).
+
+        Other reads on PostgreSQL run in autocommit: at READ COMMITTED each statement sees
+        its own snapshot anyway, so BEGIN and COMMIT would buy nothing but two round trips.
+        """
         if _WAITING_REFUSED.get():
             raise WouldWait
         local = self._local
@@ -152,8 +157,8 @@ class Store:
     def _read_connection(self, snapshot: bool = False) -> Connection:
         conn = self.engine.connect()
         conn.info["write"] = False
-        if snapshot and not self.is_sqlite:
-            conn.execution_options(isolation_level="REPEATABLE READ")
+        if not self.is_sqlite:
+            conn.execution_options(isolation_level="REPEATABLE READ" if snapshot else "AUTOCOMMIT")
         return conn
 
     @contextmanager
@@ -256,9 +261,26 @@ def _committed(conn: Connection, ended: Callable[[], None] | None) -> Iterator[C
 
 
 def _postgresql_engine(url: str) -> Engine:
-    # TODO(store): a read request costs some eight round trips here (a pre-ping and
-    # BEGIN/COMMIT for each of the auth and domain transactions) when it is not remembered.
-    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC)
+    # No pool_pre_ping: it costs every checkout a round trip. A pooled connection that the
+    # server closed (a restart, an idle timeout, pg_terminate_backend) has the server's goodbye
+    # or its end of stream waiting on the socket; a poll that costs no round trip sees it, and
+    # SQLAlchemy replaces the connection (DisconnectionError). A connection that dies in use
+    # fails its request, and SQLAlchemy then recycles every connection pooled before it.
+    engine = create_engine(url, pool_size=20, max_overflow=10, **_JSON_CODEC)
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_conn.closed or dbapi_conn.broken or _readable(dbapi_conn.pgconn.socket):
+            raise exc.DisconnectionError("the server closed this pooled connection")
+
+    return engine
+
+
+def _readable(fd: int) -> bool:
+    """Whether anything waits to be read on an idle connection's socket: nothing should."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _listener_connect(engine: Engine) -> Callable[[], Any]:
