@@ -24,12 +24,19 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHANNEL = "localspot_changes"
-# The listener proves its connection alive this often. Past STALE_SECONDS without proof (a
-# connection gone without a word, a thread starved of the CPU) the generation is withheld, so
-# that a silent network failure cannot keep stale values in use for longer than that.
+# The listener notifies itself this often, and its own notification coming back proves that
+# every commit notified before it has been heard: the connection is alive and really listening
+# (a pooler in transaction mode would take the LISTEN and deliver nothing). Past STALE_SECONDS
+# without that proof (a connection gone without a word, a deaf one, a thread starved of the
+# CPU) the generation is withheld and the listener connects afresh, so that no such failure
+# keeps stale values in use for longer.
 PING_SECONDS = 1.0
 STALE_SECONDS = 3.0
 RETRY_SECONDS = 0.5
+
+
+class _Deaf(Exception):
+    """The listener's own notifications stopped coming back."""
 
 
 class Changes:
@@ -45,7 +52,9 @@ class Changes:
         self._alive_until = 0.0
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.backend_pid: int | None = None  # the listener's, for tests that cut it off
+        # The listener's connection and its server process, for tests that cut it off.
+        self.conn: Any = None
+        self.backend_pid: int | None = None
 
     def generation(self) -> int | None:
         if self._thread is None:
@@ -85,36 +94,39 @@ class Changes:
             self._current = None
 
     def _run(self) -> None:
+        was_connected = False
         while not self._stopping.is_set():
             try:
                 with self._connect() as conn:
+                    self.conn = conn
+                    was_connected = True
                     self._listen(conn)
-            except Exception as exc:  # noqa: BLE001 - any failure means "reconnect"
+            except Exception as exc:  # noqa: BLE001 - any failure means "connect afresh"
                 self._disconnected()
-                if not self._stopping.is_set():
+                # Once per outage, not once per attempt to reconnect.
+                if was_connected and not self._stopping.is_set():
                     log.warning(
                         "change listener lost its connection; nothing is remembered until it "
                         "reconnects",
                         extra={"fields": {"error": type(exc).__name__}},
                     )
+                was_connected = False
             self._stopping.wait(RETRY_SECONDS)
 
     def _listen(self, conn: Any) -> None:
         schema = conn.execute("SELECT current_schema()").fetchone()[0]
         conn.execute(f"LISTEN {CHANNEL}")
         self.backend_pid = conn.info.backend_pid
+        probe = f"{schema} probe {self.backend_pid}"  # what no trigger sends
         # Only now: a commit from here on is heard, and what came before is not remembered.
         self._connected()
         while not self._stopping.is_set():
-            self._take(conn.notifies(timeout=PING_SECONDS), schema)
-            conn.execute("SELECT 1")
-            # What arrived during the ping waits in psycopg's backlog: count it before
-            # vouching for the connection again.
-            self._take(conn.notifies(timeout=0), schema)
-            self._alive_until = time.monotonic() + STALE_SECONDS
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, probe))
+            for notify in conn.notifies(timeout=PING_SECONDS):
+                if notify.payload == schema:
+                    self.bump()
+                elif notify.payload == probe:
+                    self._alive_until = time.monotonic() + STALE_SECONDS
+            if time.monotonic() > self._alive_until:
+                raise _Deaf
         self._disconnected()
-
-    def _take(self, notifies: Any, schema: str) -> None:
-        for notify in notifies:
-            if notify.payload == schema:
-                self.bump()
