@@ -171,6 +171,9 @@ class Store:
         try:
             if self._write_lock is None:
                 assert self._changes is not None
+                # TODO(store): every write of ours spends what this process remembers, like
+                # SQLite's data version does, though most touch no table the triggers watch;
+                # telling them apart would cost the write a round trip or a parse of its SQL.
                 with self.engine.connect() as conn:
                     yield from _committed(conn, self._changes.bump)
                 return
