@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 import sqlite3
 import threading
 import time
@@ -15,8 +16,9 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 
+from localspot.store.changes import Changes
 from localspot.store.memo import Memo
 
 T = TypeVar("T")
@@ -69,12 +71,7 @@ class Store:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url)
         else:
-            # TODO(store): a read request costs some eight round trips here (a pre-ping and
-            # BEGIN/COMMIT for each of the auth and domain transactions); reading one property
-            # misses its 2 ms target on PostgreSQL for that, not for the queries themselves.
-            self.engine = create_engine(
-                url, pool_size=20, max_overflow=10, pool_pre_ping=True, **_JSON_CODEC
-            )
+            self.engine = _postgresql_engine(url)
         # SQLite has one writer at a time; queueing writers here avoids busy retries inside one
         # process. Other processes are covered by BEGIN IMMEDIATE and the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
@@ -82,6 +79,7 @@ class Store:
         self._memo = Memo()
         self._watcher: Any = None
         self._watcher_lock = threading.Lock()
+        self._changes = None if self.is_sqlite else Changes(_listener_connect(self.engine))
 
     def migrate(self) -> None:
         config = Config()
@@ -136,8 +134,9 @@ class Store:
 
     @property
     def remembers(self) -> bool:
-        """Whether ``remembered`` can answer without a transaction (see ``generation``)."""
-        return self.is_sqlite
+        """Whether ``remembered`` can answer without a transaction (see ``generation``): on
+        both stores, whenever the generation is known."""
+        return True
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
@@ -185,7 +184,11 @@ class Store:
     def read(self, snapshot: bool = False) -> Iterator[Connection]:
         """A read transaction; ``snapshot`` makes every statement in it see the same data
         (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ, so a snapshot
-        read never joins a shared one)."""
+        read never joins a shared one).
+
+        Other reads on PostgreSQL run in autocommit: at READ COMMITTED each statement sees
+        its own snapshot anyway, so BEGIN and COMMIT would buy nothing but two round trips.
+        """
         if _WAITING_REFUSED.get():
             raise WouldWait
         attempt = _ATTEMPT.get()
@@ -196,8 +199,7 @@ class Store:
         sharing = getattr(local, "sharing", False) and not getattr(local, "writing", 0)
         if sharing and not snapshot:
             if local.shared is None:
-                conn = self.engine.connect()
-                conn.info["write"] = False
+                conn = self._read_connection()
                 _bound(conn, attempt)
                 local.shared = (conn, conn.begin())
             try:
@@ -207,13 +209,17 @@ class Store:
                 self._end_shared(commit=False)
                 raise
             return
-        with self.engine.connect() as conn:
-            conn.info["write"] = False
+        with self._read_connection(snapshot) as conn:
             _bound(conn, attempt)
-            if snapshot and not self.is_sqlite:
-                conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def _read_connection(self, snapshot: bool = False) -> Connection:
+        conn = self.engine.connect()
+        conn.info["write"] = False
+        if not self.is_sqlite:
+            conn.execution_options(isolation_level="REPEATABLE READ" if snapshot else "AUTOCOMMIT")
+        return conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -224,25 +230,30 @@ class Store:
         local.writing = getattr(local, "writing", 0) + 1
         try:
             if self._write_lock is None:
+                assert self._changes is not None
+                # TODO(store): every write of ours spends what this process remembers, like
+                # SQLite's data version does, though most touch no table the triggers watch;
+                # telling them apart would cost the write a round trip or a parse of its SQL.
                 with self.engine.connect() as conn:
                     conn.info["write"] = True
-                    yield from _committed(conn)
+                    yield from _committed(conn, self._changes.bump)
                 return
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["write"] = True
-                yield from _committed(conn)
+                yield from _committed(conn, None)
         finally:
             local.writing -= 1
 
     def generation(self) -> int | None:
-        """A number that changes whenever any connection of any process commits to the
-        database; None where the store cannot tell cheaply (PostgreSQL).
+        """A number that changes whenever a commit that a remembered value could depend on is
+        made, by any connection of any process; None while the store cannot tell.
 
         One connection that never writes asks SQLite: its data version moves with every commit
-        made through any other connection, ours included.
+        made through any other connection, ours included. PostgreSQL's commits are heard as
+        notifications (``changes``): another process's reach us within the notification delay.
         """
-        if not self.is_sqlite:
-            return None
+        if self._changes is not None:
+            return self._changes.generation()
         with self._watcher_lock:
             if self._watcher is None:
                 self._watcher = self.engine.raw_connection()
@@ -278,6 +289,8 @@ class Store:
         return self.remembered(key, load)
 
     def dispose(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
         with self._watcher_lock:
             if self._watcher is not None:
                 self._watcher.close()
@@ -321,7 +334,9 @@ def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
-def _committed(conn: Connection) -> Iterator[Connection]:
+def _committed(conn: Connection, ended: Callable[[], None] | None) -> Iterator[Connection]:
+    """The write transaction; ``ended`` is called when it has committed or failed, before
+    the caller goes on (a failed COMMIT may still have committed)."""
     # conn.info outlives the checkout (it belongs to the pooled connection): start clean.
     conn.info.pop(_AFTER_COMMIT, None)
     try:
@@ -330,6 +345,9 @@ def _committed(conn: Connection) -> Iterator[Connection]:
     except BaseException:
         conn.info.pop(_AFTER_COMMIT, None)
         raise
+    finally:
+        if ended is not None:
+            ended()
     for callback in conn.info.pop(_AFTER_COMMIT, ()):
         try:
             callback()
@@ -344,6 +362,41 @@ _SQLITE_POOL = (20, 10)
 def _pool_is_dry(engine: Engine) -> bool:
     """Whether a checkout could wait for another thread to give a connection back."""
     return engine.pool.checkedout() >= sum(_SQLITE_POOL)  # type: ignore[attr-defined]
+
+
+def _postgresql_engine(url: str) -> Engine:
+    # No pool_pre_ping: it costs every checkout a round trip. A pooled connection that the
+    # server closed (a restart, an idle timeout, pg_terminate_backend) has the server's goodbye
+    # or its end of stream waiting on the socket; a poll that costs no round trip sees it, and
+    # SQLAlchemy replaces the connection (DisconnectionError). A connection that dies in use
+    # fails its request, and SQLAlchemy then recycles every connection pooled before it.
+    engine = create_engine(url, pool_size=20, max_overflow=10, **_JSON_CODEC)
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_conn.closed or dbapi_conn.broken or _readable(dbapi_conn.pgconn.socket):
+            raise exc.DisconnectionError("the server closed this pooled connection")
+
+    return engine
+
+
+def _readable(fd: int) -> bool:
+    """Whether anything waits to be read on an idle connection's socket: nothing should."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _listener_connect(engine: Engine) -> Callable[[], Any]:
+    """Opens a connection like the engine's, outside its pool, in autocommit (for LISTEN)."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+
+    def connect() -> Any:
+        import psycopg  # the PostgreSQL driver; not loaded for SQLite stores
+
+        return psycopg.connect(*cargs, **{"connect_timeout": 5, **cparams, "autocommit": True})
+
+    return connect
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -3,8 +3,10 @@
 The hottest reads (who a token stands for, the definitions of an object's properties) change
 rarely but are wanted on almost every request, and reading them again costs more than the rest
 of the request. SQLite tells in microseconds whether any connection, of any process, has
-committed since it last looked (``PRAGMA data_version``): a value loaded under one such
-generation is exact while the generation stands. The store decides where that holds.
+committed since it last looked (``PRAGMA data_version``); a PostgreSQL store hears of commits
+as notifications (``changes``). A value loaded under one such generation is exact while the
+generation stands (on PostgreSQL, up to the notification delay for other processes' commits).
+The store decides where that holds.
 """
 
 from __future__ import annotations
