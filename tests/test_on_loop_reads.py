@@ -20,7 +20,7 @@ def hasty_server() -> Iterator[LocalSpotServer]:
     """A server whose reads on the event loop all run out of time: every one goes to a thread.
     (The allowance is SQLite's; on PostgreSQL only remembered reads run on the loop.)"""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOCALSPOT_ON_LOOP_CPU_MS", "0.001")
+        patch.setenv("LOCALSPOT_ON_LOOP_MS", "0.001")
         with fresh_database_url() as url, LocalSpotServer(database_url=url) as running:
             yield running
 

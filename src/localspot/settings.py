@@ -34,9 +34,9 @@ class Settings(BaseSettings):
     search_max_results: int = 10_000
 
     purge_after_days: int = 90
-    # On SQLite, a read tried on the event loop moves to a worker thread once it has taken this
-    # much CPU (0: every request that reaches the database goes to a thread).
-    on_loop_cpu_ms: float = 5.0
+    # On SQLite, a read tried on the event loop moves to a worker thread once it has held the
+    # loop this long (0: every request that reaches the database goes to a thread).
+    on_loop_ms: float = 5.0
     # Larger request bodies are refused with 413 before they are read whole.
     max_body_bytes: int = 16 * 1024 * 1024
 

@@ -212,18 +212,18 @@ def route(path: str, methods: list[str], handler: Handler, reads_only: bool = Fa
     return Route(path, run, methods=methods)
 
 
-# Parsing a body is work the CPU allowance does not see: only small ones are parsed on the loop.
+# Parsing a body is work the allowance does not see: only small ones are parsed on the loop.
 _ON_LOOP_BODY_BYTES = 64 * 1024
 
 
 def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None] | None:
     """How a read is tried on the event loop, where the hop to a worker thread and back costs
-    more than most reads' own work. On SQLite it may read, for a few milliseconds of CPU; on a
+    more than most reads' own work. On SQLite it may read, for a few milliseconds; on a
     store with a network between (PostgreSQL) only what the store remembers. Either way a
     write, or a read that proves long, raises ``WouldWait`` and the request goes to a thread,
     which is why such a handler must be safe to run twice."""
-    # Most reads take well under a millisecond of CPU; a list page of 100 records about 3.
-    budget = rt.settings.on_loop_cpu_ms / 1000
+    # Most reads take well under a millisecond; a list page of 100 records about 3.
+    budget = rt.settings.on_loop_ms / 1000
     if rt.store.reads_briefly and budget > 0:
         return rt.store.briefly(budget)
     if rt.store.remembers:

@@ -42,19 +42,21 @@ _WAITING_REFUSED: ContextVar[bool] = ContextVar("localspot_waiting_refused", def
 
 
 class _Attempt:
-    """A request tried on the event loop: its CPU allowance, and what waits on its outcome."""
+    """A request tried on the event loop: how long it may hold the loop, and what waits on
+    its outcome. Wall time, not CPU: the loop is held either way, and this machine's thread CPU
+    clock is a system call, which showed as a tenth of a cheap read's time."""
 
     # SQLite calls the progress handler every this many virtual machine instructions: a few
     # tens of microseconds of work, so that a check costs about 1% of a query.
     STEPS = 2000
 
-    def __init__(self, cpu_seconds: float) -> None:
-        self.until = time.thread_time() + cpu_seconds
+    def __init__(self, seconds: float) -> None:
+        self.until = time.perf_counter() + seconds
         self.exceeded = False
         self.kept: list[Callable[[], None]] = []
 
     def overdue(self) -> bool:
-        if not self.exceeded and time.thread_time() > self.until:
+        if not self.exceeded and time.perf_counter() > self.until:
             self.exceeded = True
         return self.exceeded
 
@@ -156,14 +158,14 @@ class Store:
         return self.is_sqlite
 
     @contextmanager
-    def briefly(self, cpu_seconds: float) -> Iterator[None]:
-        """Within this block reads run until this thread has spent ``cpu_seconds`` of CPU in
-        it; then, or at the first write, ``WouldWait`` is raised (whatever the code in between
+    def briefly(self, seconds: float) -> Iterator[None]:
+        """Within this block reads run for ``seconds`` from its start; then, or at the first
+        write, ``WouldWait`` is raised (whatever the code in between
         made of the interrupted query), so that a request tried on the event loop moves to a
         thread once it proves long. Work passed to ``when_kept`` runs only if the block ends
         without ``WouldWait``: the request will run again and redo it.
         """
-        attempt = _Attempt(cpu_seconds)
+        attempt = _Attempt(seconds)
         token = _ATTEMPT.set(attempt)
         try:
             yield
