@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from localspot.domain.search_terms import terms_of, wildcard_regex
+from localspot.domain.search_terms import terms_of, wildcard_match
 from localspot.domain.values import parse_datetime_ms
 
 # How values of a property compare: case-insensitive text, exact text (enumerations),
@@ -69,8 +69,7 @@ def _positive(cond: Condition, text: str) -> bool:
         terms = terms_of(cond.definition, text)
         if "*" not in pattern:
             return pattern in terms
-        regex = wildcard_regex(pattern)
-        return any(regex.fullmatch(t) for t in terms)
+        return any(wildcard_match(pattern, t) for t in terms)
     if cond.kind == "options":
         chosen = {o for o in text.split(";") if o}
         if op in ("EQ", "NEQ"):

@@ -74,6 +74,25 @@ def stored_terms(definition: Any, stored: Stored, protected: bool) -> frozenset[
     return terms_of(definition, stored.text)
 
 
-def wildcard_regex(pattern: str) -> re.Pattern[str]:
-    """``*`` matches any run of characters (also none); every other character is literal."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+def wildcard_match(pattern: str, term: str) -> bool:
+    """Whether ``term`` matches ``pattern``, where ``*`` matches any run of characters (also
+    none) and every other character is literal.
+
+    With ``*`` the only wildcard, finding each literal part at its leftmost place after the
+    previous one is exact, and linear in the term for each part. A regular expression
+    (``.*a.*a.*b``) backtracks instead, exponentially in the parts: a caller's pattern once
+    held the server for seconds on a 60-character value.
+    """
+    if "*" not in pattern:
+        return term == pattern
+    first, *middle, last = pattern.split("*")
+    end = len(term) - len(last)
+    if end < len(first) or not term.startswith(first) or not term.endswith(last):
+        return False
+    at = len(first)
+    for part in middle:
+        found = term.find(part, at, end)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
