@@ -37,6 +37,7 @@ from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store import search_sql as q
+from localspot.store.engine import leave_loop
 from localspot.store.schema import VALUE_NORM_CHARS
 from localspot.validation import whole_number
 
@@ -57,6 +58,9 @@ def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -
         definitions = _definitions(rt, conn, caller, object_type, request)
         reader = Reader(rt, conn, caller, object_type, Projection(request.properties))
         compiled = _compile(rt, caller, object_type, request, definitions)
+        if compiled.in_memory or request.query is not None:
+            # Opening and testing sealed candidates, or counting free-text hits, is long work.
+            leave_loop()
         compiled.plan = _with_query(conn, caller, object_type, request, compiled.plan)
         ceiling = rt.settings.search_max_results
         limit = min(request.limit, ceiling - request.after)
@@ -384,7 +388,7 @@ def _with_query(
     indexed = bool(stored) and query_index.current(conn, caller.hub_id, object_type, stored)
     by_id = any(_virtual_column(object_type, n) == "id" for n in object_type.searchable_properties)
     words: list[q.Pred] = []
-    for word in request.query.lower().split():
+    for word in _necessary(request.query.lower().split(), by_id):
         options: list[q.Pred] = []
         if indexed:
             options.append(q.Words(caller.hub_id, object_type.id, word))
@@ -395,3 +399,29 @@ def _with_query(
         words.append(q.AnyOf(tuple(options)) if len(options) != 1 else options[0])
     groups = tuple(g + tuple(words) for g in plan.groups) or (tuple(words),)
     return q.Plan(plan.hub_id, plan.object_type_id, groups, plan.sort)
+
+
+# Each word is one more condition in the page's SQL, and SQLite refuses an expression over 1,000
+# deep; 3,000 characters of query can hold about as many words.
+MAX_QUERY_WORDS = 500
+
+
+def _necessary(words: list[str], by_id: bool) -> list[str]:
+    """The words whose match the others do not imply: a repeated word adds nothing, nor does a
+    word that starts another (the term that word starts starts with it too), unless the word
+    can also match a record id."""
+    unique = sorted(set(words))
+    kept = [
+        w
+        for at, w in enumerate(unique)
+        if not (
+            at + 1 < len(unique) and unique[at + 1].startswith(w) and not (by_id and w.isdigit())
+        )
+    ]
+    if len(kept) > MAX_QUERY_WORDS:
+        raise validation_error(
+            f"The search query holds {len(kept)} different words; at most {MAX_QUERY_WORDS} are "
+            "supported.",
+            context={"query": [f"{len(kept)} words"]},
+        )
+    return kept

@@ -300,6 +300,15 @@ class Store:
         self.engine.dispose()
 
 
+def leave_loop() -> None:
+    """Declares that what follows may take long (Python work the allowance cannot interrupt):
+    inside ``Store.briefly`` the request moves to a worker thread now; elsewhere, nothing."""
+    attempt = _ATTEMPT.get()
+    if attempt is not None:
+        attempt.exceeded = True
+        raise WouldWait
+
+
 def when_kept(work: Callable[[], None]) -> None:
     """``work()`` now, or, inside ``Store.briefly``, once the attempt's answer stands."""
     attempt = _ATTEMPT.get()
