@@ -42,7 +42,13 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_seconds, has_wrk, measure_wrk, throwaway_schema  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    has_wrk,
+    measure_wrk,
+    rss_mb,
+    throwaway_schema,
+)
 from localspot.domain import accounts, object_types, properties, record_store, search, search_run
 from localspot.domain.record_store import Change, Source
 from localspot.domain.search_request import parse
@@ -329,6 +335,7 @@ def measure(
             w = measure_wrk(server, caller_app, "/crm/v3/objects/contacts/search", 1, 3, body)
             line += f" {w['p50_ms']:8.2f} {w['p99_ms']:8.2f} {w['p50_ms'] / raw:8.1f}"
         print(line + f"   (median total {int(statistics.median(totals)):,})")
+    print(f"server RSS with {count:,} contacts stored: {rss_mb(server_pid):.0f} MB")
 
 
 def _compiled(rt: Runtime, caller: Any, body: dict[str, Any]) -> float:
