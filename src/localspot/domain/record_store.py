@@ -370,8 +370,13 @@ def write_changes(
     changes: list[Change],
     now_ms: int,
     source: Source,
+    new_records: bool = False,
 ) -> None:
-    """Stores new values and their history, and keeps unique holders current."""
+    """Stores new values and their history, and keeps unique holders current.
+
+    ``new_records``: every change is to a record created in this transaction that holds no
+    values yet.
+    """
     inserts: list[tuple] = []
     updates: list[tuple] = []
     replaced: list[tuple[int, int]] = []
@@ -405,9 +410,11 @@ def write_changes(
         _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
         _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-    query_index.written(
-        conn, hub_id, object_type, {(c.record_id, c.definition.id) for c in changes}
-    )
+    changed = {(c.record_id, c.definition.id) for c in changes}
+    if new_records:
+        query_index.created(conn, hub_id, object_type, changed, terms)
+    else:
+        query_index.written(conn, hub_id, object_type, changed)
 
 
 def _columns(
