@@ -22,7 +22,7 @@ from localspot.domain.search_terms import stored_terms
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
-from localspot.store.engine import execute_many, fetch
+from localspot.store.engine import execute_many, fetch, insert_rows
 from localspot.store.schema import (
     record_history,
     record_terms,
@@ -344,17 +344,6 @@ _HISTORY_COLUMNS = (
 )
 
 
-def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """A plain multi-row insert through the driver's executemany.
-
-    A batch writes about ten rows per record; SQLAlchemy's per-parameter processing of Core
-    inserts cost more than the database did. These columns need no type conversion.
-    """
-    execute_many(
-        conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})", rows
-    )
-
-
 _UPDATE_SQL = (
     "UPDATE record_values SET value = ?, value_norm = ?, value_num = ?, value_ct = ?, "
     "value_bidx = ?, updated_ms = ? WHERE record_id = ? AND property_id = ?"
@@ -402,14 +391,14 @@ def write_changes(
         ]
         history.append((record_id, property_id, value, sealed, *trail))
     if inserts:
-        _insert_many(conn, record_values.name, _VALUE_COLUMNS, inserts)
+        insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
     if updates:
         execute_many(conn, _UPDATE_SQL, updates)
         execute_many(conn, _CLEAR_TERMS_SQL, replaced)
     if history:
-        _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
+        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
-        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     changed = {(c.record_id, c.definition.id) for c in changes}
     if new_records:
         query_index.created(conn, hub_id, object_type, changed, terms)
@@ -495,7 +484,7 @@ def rederive(
         )
     conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
     if terms:
-        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     if definition.name in object_type.searchable_properties:
         query_index.rebuild(conn, hub_id, object_type)
 

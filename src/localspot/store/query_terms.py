@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from localspot.store.engine import execute_many, fetch
+from localspot.store.engine import fetch, insert_rows
 from localspot.store.schema import query_term_scopes, query_terms, record_terms, records
 
 # Sorts after every string a term can hold, in byte order.
@@ -81,10 +81,7 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
             conn.execute(_derive(property_ids, record_terms.c.record_id.in_(chunk)))
 
 
-_ADD_SQL = (
-    "INSERT INTO query_terms (hub_id, object_type_id, term, record_id, prev_term) "
-    "VALUES (?, ?, ?, ?, ?)"
-)
+_ADD_COLUMNS = ("hub_id", "object_type_id", "term", "record_id", "prev_term")
 
 
 def add_new(
@@ -111,8 +108,7 @@ def add_new(
             previous = term
     # In key order, as _derive inserts them.
     rows.sort(key=itemgetter(2, 3))
-    if rows:
-        execute_many(conn, _ADD_SQL, rows)
+    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
 
 
 def drop(conn: Connection, record_ids: Sequence[int]) -> None:
