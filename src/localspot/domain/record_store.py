@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, select
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import stored_terms
+from localspot.domain.search_terms import stored_terms, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
@@ -372,23 +372,30 @@ def write_changes(
     history: list[tuple] = []
     trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
-    protection: dict[int, bool] = {}
+    # Per property, once for the batch: whether its values are sealed, and what gives the
+    # terms kept of them.
+    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None]] = {}
     for record_id, definition, old, stored in changes:
         property_id = definition.id
-        protected = protection.get(property_id)
-        if protected is None:
-            protected = protection[property_id] = policy.is_protected(definition.data_sensitivity)
-        value, norm, num, sealed, bidx = _columns(
-            protector, hub_id, object_type, record_id, definition, stored, protected
-        )
+        plan = plans.get(property_id)
+        if plan is None:
+            protected = policy.is_protected(definition.data_sensitivity)
+            plan = plans[property_id] = (protected, stored_tokenizer(definition, protected))
+        protected, tokenize = plan
+        text = stored.text
+        if protected and text:
+            value, norm, num, sealed, bidx = _columns(
+                protector, hub_id, object_type, record_id, definition, stored, protected
+            )
+        else:
+            value, norm, num, sealed, bidx = text, stored.norm, stored.num, None, None
         if old is None:
             inserts.append((record_id, property_id, value, norm, num, sealed, bidx, now_ms))
         else:
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
-        terms += [
-            (property_id, term, record_id) for term in stored_terms(definition, stored, protected)
-        ]
+        if tokenize is not None and text:
+            terms += [(property_id, term, record_id) for term in tokenize(text)]
         history.append((record_id, property_id, value, sealed, *trail))
     if inserts:
         insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
@@ -399,11 +406,11 @@ def write_changes(
         insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
         insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-    changed = {(c.record_id, c.definition.id) for c in changes}
+    changed = ((c.record_id, c.definition.id) for c in changes)
     if new_records:
         query_index.created(conn, hub_id, object_type, changed, terms)
     else:
-        query_index.written(conn, hub_id, object_type, changed)
+        query_index.written(conn, hub_id, object_type, set(changed))
 
 
 def _columns(

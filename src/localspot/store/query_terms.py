@@ -100,14 +100,14 @@ def add_new(
         if property_id in wanted:
             by_record.setdefault(record_id, set()).add(term)
     rows = []
-    for record_id, words in by_record.items():
+    for record_id in sorted(by_record):
         previous = None
         # Python orders strings by code point, which is the UTF-8 byte order both stores use.
-        for term in sorted(words):
+        for term in sorted(by_record[record_id]):
             rows.append((hub_id, object_type_id, term, record_id, previous))
             previous = term
-    # In key order, as _derive inserts them.
-    rows.sort(key=itemgetter(2, 3))
+    # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
+    rows.sort(key=itemgetter(2))
     insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
 
 
