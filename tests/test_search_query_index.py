@@ -102,3 +102,25 @@ def test_query_follows_the_properties_it_looks_in(http: httpx.Client) -> None:
 
     assert http.delete(f"/crm/v3/properties/{type_id}/colour").status_code == 204
     assert _found(http, "teal", path) == ([ids[1]], 1)
+
+
+def test_records_a_batch_creates_count_once_per_query(http: httpx.Client) -> None:
+    """A batch create writes the index rows of its new records itself (in code point order,
+    each after its record's preceding term), rather than deriving them from record_terms: a
+    record whose properties share terms, or hold terms beyond ASCII, still counts once."""
+    path = "/crm/v3/objects/contacts"
+    # The account's first write builds the index; the second batch adds to it.
+    [first] = _create(http, path, {"email": "anna@anchor.org", "firstname": "Anna"})
+    ids = _create(
+        http,
+        path,
+        {"email": "ana@ébano.org", "firstname": "Ana", "lastname": "Anabel Ånstrom"},
+        {"firstname": "Émile", "lastname": "Ebano", "company": "Ébano Ana"},
+        {"email": "zoë@an.org", "phone": "+351 555 0100"},
+    )
+    assert _found(http, "an") == ([first, ids[0], ids[1], ids[2]], 4)
+    assert _found(http, "ébano") == ([ids[0], ids[1]], 2)
+    assert _found(http, "ebano") == ([ids[1]], 1)
+    assert _found(http, "ånstrom") == ([ids[0]], 1)
+    assert _found(http, "zoë") == ([ids[2]], 1)
+    assert _found(http, "0100") == ([ids[2]], 1)

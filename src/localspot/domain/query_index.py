@@ -55,7 +55,24 @@ def written(
         if any(p in searchable for _, p in changed):
             query_terms.rebuild(conn, hub_id, object_type.id, searchable)
         return
-    query_terms.refresh(conn, hub_id, object_type.id, [r for r, p in changed if p in set(recorded)])
+    recorded_set = set(recorded)
+    query_terms.refresh(conn, hub_id, object_type.id, [r for r, p in changed if p in recorded_set])
+
+
+def created(
+    conn: Connection,
+    hub_id: int,
+    object_type: ObjectType,
+    changed: Iterable[tuple[int, int]],
+    terms: list[tuple[int, str, int]],
+) -> None:
+    """After the first values of records created in this transaction were written, with
+    ``terms`` every (property id, term, record id) row written for them."""
+    recorded = query_terms.recorded_ids(conn, hub_id, object_type.id)
+    if recorded is None:
+        written(conn, hub_id, object_type, changed)
+        return
+    query_terms.add_new(conn, hub_id, object_type.id, recorded, terms)
 
 
 def archived(conn: Connection, record_ids: Iterable[int]) -> None:

@@ -61,13 +61,15 @@ def run_batch(
 
 
 # TODO(perf): issue #3 wants 5,000 created records/s on SQLite over HTTP, 0.2 ms a record all
-# told. A batch of 100 contacts writes 10 value rows, 10 history rows, ~15 term rows and one
-# unique claim per record and costs ~0.16-0.2 ms of CPU per record in-process, plus the
-# synchronous=FULL commit and HTTP: short of the target. What is left is about half SQLite
-# inserts (one row per term, a history row per value) and half Python (checks, sealing, terms,
-# rendering). Keeping the current value's history entry on its value row would save the
-# history rows, but a history-only read would then share the value's envelope, and
-# test_leaks_everywhere wants it to keep serving the past value when that envelope is damaged.
+# told. A batch of 100 contacts writes 10 value rows, 10 history rows, 15 term rows, ~11
+# query_terms rows and one unique claim per record, as multi-row INSERTs. On the shared 2-core
+# machine (loaded) a record costs about 190 us of CPU in-process: some 120 us are SQLite's
+# inserts (values 41, of which the blind-index entries alone 11; terms 29; query_terms 22;
+# history 21; foreign key checks about 13 of these), the rest Python (checks, sealing, terms).
+# The synchronous=FULL commit adds its fsync to the wall time. What would still cut rows: the
+# creation history entry of a plaintext value is its value row again (only sealed values need an
+# envelope of their own, see test_leaks_everywhere), and a one-word string value's only term
+# is its value_norm.
 def batch_create(
     rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
 ) -> BatchOutcome:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,11 +18,11 @@ from sqlalchemy import Connection, delete, select
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import stored_terms
+from localspot.domain.search_terms import stored_terms, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
-from localspot.store.engine import execute_many, fetch
+from localspot.store.engine import execute_many, fetch, insert_rows
 from localspot.store.schema import (
     record_history,
     record_terms,
@@ -344,17 +344,6 @@ _HISTORY_COLUMNS = (
 )
 
 
-def _insert_many(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """A plain multi-row insert through the driver's executemany.
-
-    A batch writes about ten rows per record; SQLAlchemy's per-parameter processing of Core
-    inserts cost more than the database did. These columns need no type conversion.
-    """
-    execute_many(
-        conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({_marks(len(columns))})", rows
-    )
-
-
 _UPDATE_SQL = (
     "UPDATE record_values SET value = ?, value_norm = ?, value_num = ?, value_ct = ?, "
     "value_bidx = ?, updated_ms = ? WHERE record_id = ? AND property_id = ?"
@@ -370,44 +359,58 @@ def write_changes(
     changes: list[Change],
     now_ms: int,
     source: Source,
+    new_records: bool = False,
 ) -> None:
-    """Stores new values and their history, and keeps unique holders current."""
+    """Stores new values and their history, and keeps unique holders current.
+
+    ``new_records``: every change is to a record created in this transaction that holds no
+    values yet.
+    """
     inserts: list[tuple] = []
     updates: list[tuple] = []
     replaced: list[tuple[int, int]] = []
     history: list[tuple] = []
     trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
-    protection: dict[int, bool] = {}
+    # Per property, once for the batch: whether its values are sealed, and what gives the
+    # terms kept of them.
+    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None]] = {}
     for record_id, definition, old, stored in changes:
         property_id = definition.id
-        protected = protection.get(property_id)
-        if protected is None:
-            protected = protection[property_id] = policy.is_protected(definition.data_sensitivity)
-        value, norm, num, sealed, bidx = _columns(
-            protector, hub_id, object_type, record_id, definition, stored, protected
-        )
+        plan = plans.get(property_id)
+        if plan is None:
+            protected = policy.is_protected(definition.data_sensitivity)
+            plan = plans[property_id] = (protected, stored_tokenizer(definition, protected))
+        protected, tokenize = plan
+        text = stored.text
+        if protected and text:
+            value, norm, num, sealed, bidx = _columns(
+                protector, hub_id, object_type, record_id, definition, stored, protected
+            )
+        else:
+            value, norm, num, sealed, bidx = text, stored.norm, stored.num, None, None
         if old is None:
             inserts.append((record_id, property_id, value, norm, num, sealed, bidx, now_ms))
         else:
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
-        terms += [
-            (property_id, term, record_id) for term in stored_terms(definition, stored, protected)
-        ]
+        if tokenize is not None and text:
+            terms += [(property_id, term, record_id) for term in tokenize(text)]
         history.append((record_id, property_id, value, sealed, *trail))
     if inserts:
-        _insert_many(conn, record_values.name, _VALUE_COLUMNS, inserts)
+        insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
     if updates:
         execute_many(conn, _UPDATE_SQL, updates)
         execute_many(conn, _CLEAR_TERMS_SQL, replaced)
     if history:
-        _insert_many(conn, record_history.name, _HISTORY_COLUMNS, history)
+        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history)
     if terms:
-        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-    query_index.written(
-        conn, hub_id, object_type, {(c.record_id, c.definition.id) for c in changes}
-    )
+        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+    changed = ((c.record_id, c.definition.id) for c in changes)
+    if new_records:
+        query_index.created(conn, hub_id, object_type, changed, terms)
+    else:
+        query_index.written(conn, hub_id, object_type, set(changed))
 
 
 def _columns(
@@ -488,7 +491,7 @@ def rederive(
         )
     conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
     if terms:
-        _insert_many(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
+        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     if definition.name in object_type.searchable_properties:
         query_index.rebuild(conn, hub_id, object_type)
 

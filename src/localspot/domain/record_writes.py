@@ -216,6 +216,7 @@ class Writer:
             changes,
             self.now_ms,
             self.source,
+            new_records=True,
         )
         for rid, checked in zip(ids, prepared, strict=True):
             self._created[rid] = {d.name: s.text for d, s in checked}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from localspot.domain.values import Stored
@@ -60,11 +61,30 @@ def terms_of(definition: Any, text: str) -> frozenset[str]:
     """The terms of a plaintext value of ``definition`` (any sensitivity, for evaluation)."""
     if text == "":
         return frozenset()
+    return tokenizer(definition)(text)
+
+
+def tokenizer(definition: Any) -> Callable[[str], frozenset[str]]:
+    """What gives the terms of a non-empty value of ``definition``; worked out once per
+    definition by a batch write rather than once per value."""
     if definition.type in TOKENIZED_TYPES:
-        return string_terms(text)
+        return string_terms
     if definition.type == "enumeration":
-        return option_terms(text, definition.field_type == "checkbox")
+        return functools.partial(option_terms, multiple=definition.field_type == "checkbox")
+    return _no_terms
+
+
+def _no_terms(text: str) -> frozenset[str]:
     return frozenset()
+
+
+def stored_tokenizer(definition: Any, protected: bool) -> Callable[[str], frozenset[str]] | None:
+    """``tokenizer`` for the values the store keeps terms of; None for a definition whose
+    values it keeps none of (sealed or not tokenized)."""
+    if protected:
+        return None
+    found = tokenizer(definition)
+    return None if found is _no_terms else found
 
 
 def stored_terms(definition: Any, stored: Stored, protected: bool) -> frozenset[str]:

@@ -7,9 +7,10 @@ import select
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -476,3 +477,40 @@ def execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> int
         return int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+# 100 rows of up to 9 columns stay under SQLite's historical limit of 999 parameters.
+ROWS_PER_INSERT = 100
+_INSERT_SQL: dict[tuple[str, str, tuple[str, ...], int], str] = {}
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Inserts ``rows`` with multi-row ``INSERT ... VALUES`` statements inside ``conn``'s
+    transaction (see ``fetch``), ``ROWS_PER_INSERT`` rows to a statement.
+
+    SQLite runs one statement of a hundred rows in about two thirds of the time of
+    executemany's hundred single-row steps; every full chunk has the same text, so the driver
+    prepares it once.
+    """
+    cursor = conn.connection.cursor()
+    try:
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start : start + ROWS_PER_INSERT]
+            cursor.execute(
+                _insert_sql(conn, table, columns, len(chunk)), list(chain.from_iterable(chunk))
+            )
+    finally:
+        cursor.close()
+
+
+def _insert_sql(conn: Connection, table: str, columns: tuple[str, ...], count: int) -> str:
+    key = (conn.dialect.paramstyle, table, columns, count)
+    found = _INSERT_SQL.get(key)
+    if found is None:
+        row = f"({', '.join('?' * len(columns))})"
+        found = _INSERT_SQL[key] = driver_sql(
+            conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * count)}"
+        )
+    return found

@@ -7,7 +7,8 @@ calls in here whenever either changes. Every statement works on both stores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from localspot.store.engine import fetch
+from localspot.store.engine import fetch, insert_rows
 from localspot.store.schema import query_term_scopes, query_terms, record_terms, records
 
 # Sorts after every string a term can hold, in byte order.
@@ -78,6 +79,36 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
         conn.execute(delete(query_terms).where(query_terms.c.record_id.in_(chunk)))
         if property_ids:
             conn.execute(_derive(property_ids, record_terms.c.record_id.in_(chunk)))
+
+
+_ADD_COLUMNS = ("hub_id", "object_type_id", "term", "record_id", "prev_term")
+
+
+def add_new(
+    conn: Connection,
+    hub_id: int,
+    object_type_id: str,
+    property_ids: Sequence[int],
+    terms: Iterable[tuple[int, str, int]],
+) -> None:
+    """The rows of live records that had none, from the (property id, term, record id) rows
+    just written to record_terms for them: what ``refresh`` would derive, without a DELETE and
+    an INSERT ... SELECT that reads them back (a quarter of a batch create's store time)."""
+    wanted = set(property_ids)
+    by_record: dict[int, set[str]] = {}
+    for property_id, term, record_id in terms:
+        if property_id in wanted:
+            by_record.setdefault(record_id, set()).add(term)
+    rows = []
+    for record_id in sorted(by_record):
+        previous = None
+        # Python orders strings by code point, which is the UTF-8 byte order both stores use.
+        for term in sorted(by_record[record_id]):
+            rows.append((hub_id, object_type_id, term, record_id, previous))
+            previous = term
+    # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
+    rows.sort(key=itemgetter(2))
+    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
 
 
 def drop(conn: Connection, record_ids: Sequence[int]) -> None:
