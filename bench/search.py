@@ -49,7 +49,14 @@ from bench.common import (  # noqa: E402
     rss_mb,
     throwaway_schema,
 )
-from localspot.domain import accounts, object_types, properties, record_store, search, search_run
+from localspot.domain import (
+    accounts,
+    object_types,
+    property_lookup,
+    record_store,
+    search,
+    search_run,
+)
 from localspot.domain.record_store import Change, Source
 from localspot.domain.search_request import parse
 from localspot.domain.values import Stored, check
@@ -135,7 +142,7 @@ def seed(rt: Runtime, hub_id: int, first: int, count: int, rng: random.Random) -
     source = Source("IMPORT", None)
     with rt.store.read() as conn:
         contacts = object_types.resolve(conn, hub_id, "contacts")
-        defs = properties.definitions_by_name(conn, hub_id, contacts)
+        defs = property_lookup.definitions_by_name(conn, hub_id, contacts)
     started = time.perf_counter()
     for start in range(0, count, BATCH):
         n = min(BATCH, count - start)
@@ -202,7 +209,7 @@ def raw_sql(rt: Runtime, hub_id: int, body: dict[str, Any]) -> tuple[str, dict[s
     """A hand-written query for the same page and total, with the same indexes."""
     with rt.store.read() as conn:
         contacts = object_types.resolve(conn, hub_id, "contacts")
-        defs = properties.definitions_by_name(conn, hub_id, contacts)
+        defs = property_lookup.definitions_by_name(conn, hub_id, contacts)
     base = (
         "r.hub_id = :hub AND r.object_type_id = '0-1' AND r.archived = false "
         "AND r.merged_into IS NULL"
@@ -343,7 +350,7 @@ def _compiled(rt: Runtime, caller: Any, body: dict[str, Any]) -> float:
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, "contacts")
         request = parse(body, rt.settings)
-        definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        definitions = property_lookup.definitions_by_name(conn, caller.hub_id, object_type)
         compiled = search._compile(rt, caller, object_type, request, definitions)
         plan = search._with_query(conn, caller, object_type, request, compiled.plan)
         t = time.perf_counter()
@@ -365,7 +372,7 @@ def _one_value(rt: Runtime, hub_id: int, name: str, rng: random.Random) -> tuple
         ).scalar_one()
         record_id = rng.randint(low, top)
         contacts = object_types.resolve(conn, hub_id, "contacts")
-        d = properties.definitions_by_name(conn, hub_id, contacts, [name])[name]
+        d = property_lookup.definitions_by_name(conn, hub_id, contacts, [name])[name]
         values = record_store.load_values(conn, rt.protector, hub_id, contacts, [record_id], [d])
         return record_id, values[record_id][name]
 

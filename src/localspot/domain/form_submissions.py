@@ -20,7 +20,7 @@ from localspot.domain import (
     accounts,
     association_links,
     forms,
-    properties,
+    property_lookup,
     record_batches,
     record_store,
     record_writes,
@@ -108,7 +108,9 @@ def _definitions(
     for object_type_id, object_type in _OBJECTS.items():
         names = [n for (o, n) in submission.values if o == object_type_id]
         if names:
-            out[object_type_id] = properties.definitions_by_name(conn, hub_id, object_type, names)
+            out[object_type_id] = property_lookup.definitions_by_name(
+                conn, hub_id, object_type, names
+            )
     return out
 
 
@@ -267,7 +269,7 @@ def _sensitivity(conn: Connection, hub_id: int, rows: list[Any]) -> dict[tuple[s
             {e["name"] for r in rows for e in r.values if e["objectTypeId"] == object_type_id}
         )
         if names:
-            found = properties.definitions_by_name(conn, hub_id, object_type, names)
+            found = property_lookup.definitions_by_name(conn, hub_id, object_type, names)
             out.update({(object_type_id, n): d.data_sensitivity for n, d in found.items()})
     return out
 

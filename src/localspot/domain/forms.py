@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import accounts, object_types, properties
+from localspot.domain import accounts, object_types, property_lookup
 from localspot.errors import not_found, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
@@ -232,7 +232,9 @@ def check_fields(conn: Connection, hub_id: int, groups: list[FieldGroup]) -> Non
                 wanted.setdefault(each.object_type_id, []).append(each)
     for object_type_id, fields in wanted.items():
         object_type = object_types.resolve(conn, hub_id, object_type_id)
-        found = properties.definitions_by_name(conn, hub_id, object_type, [f.name for f in fields])
+        found = property_lookup.definitions_by_name(
+            conn, hub_id, object_type, [f.name for f in fields]
+        )
         for field in fields:
             definition = found.get(field.name)
             if definition is None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from localspot import policy
 from localspot.domain import association_types as at
-from localspot.domain import associations, object_types, properties, query_index, record_store
+from localspot.domain import associations, object_types, property_lookup, query_index, record_store
 from localspot.domain.association_definitions import Definitions
 from localspot.domain.association_links import Spec, parse_id
 from localspot.domain.object_types import ObjectType
@@ -92,7 +92,7 @@ class LegacyReader:
     ) -> None:
         policy.check_record_access(caller, object_type.id, "read")
         self.rt, self.conn, self.caller, self.object_type = rt, conn, caller, object_type
-        found = properties.definitions_by_name(conn, caller.hub_id, object_type, names)
+        found = property_lookup.definitions_by_name(conn, caller.hub_id, object_type, names)
         self.definitions = policy.legacy_visible(found.values())
         self.with_versions = with_versions
 
@@ -461,7 +461,7 @@ def search_contacts(
         policy.check_legacy_search(caller, object_type.id)
         reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
         searched = policy.legacy_visible(
-            properties.definitions_by_name(
+            property_lookup.definitions_by_name(
                 conn, caller.hub_id, object_type, list(CONTACT_SEARCH_PROPERTIES)
             ).values()
         )
@@ -496,7 +496,9 @@ def companies_by_domain(
         policy.check_legacy_search(caller, object_type.id)
         reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=True)
         searched = policy.legacy_visible(
-            properties.definitions_by_name(conn, caller.hub_id, object_type, ["domain"]).values()
+            property_lookup.definitions_by_name(
+                conn, caller.hub_id, object_type, ["domain"]
+            ).values()
         )
         if not searched:
             return LegacyPage([], False, after_id)

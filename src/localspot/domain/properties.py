@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
 from localspot.domain import audit, object_types, property_cache, query_index, record_store
 from localspot.domain.object_types import ObjectType
+from localspot.domain.property_checks import (
+    check_group,
+    check_label,
+    check_name,
+    check_shape,
+    dump_options,
+)
+from localspot.domain.property_lookup import definitions_by_name
 from localspot.domain.property_models import (
-    FIELD_TYPES_BY_TYPE,
     IMMUTABLE_FIELDS,
     MAX_DESCRIPTION,
-    MAX_LABEL,
-    MAX_OPTIONS,
     MAX_UNIQUE_PER_OBJECT,
     NAME_PATTERN,
-    OptionInput,
     PropertyCreate,
     PropertyUpdate,
 )
@@ -31,9 +34,7 @@ from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller
 from localspot.protection import Protector
 from localspot.runtime import Runtime
-from localspot.store.engine import fetch
 from localspot.store.schema import property_definitions as defs
-from localspot.store.schema import property_groups as groups
 from localspot.validation import parse_input
 
 # Records named in the error when a type change does not fit stored values; ids only.
@@ -176,151 +177,7 @@ def _no_such_property(name: str) -> HubSpotError:
     return not_found(f"Property {name} does not exist", context={"propertyName": [name]})
 
 
-# Built once: these run on every record read and write.
-_ACTIVE = select(defs).where(
-    defs.c.hub_id == bindparam("hub_id"),
-    defs.c.object_type_id == bindparam("object_type_id"),
-    defs.c.archived.is_(False),
-)
-_ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
-
-
-# A definitions row as a plain named tuple, in the same attributes and order: reading an
-# attribute of a SQLAlchemy Row costs some twenty times as much, and a batch write reads
-# several per value it checks.
-Definition = namedtuple("Definition", defs.c.keys())  # type: ignore[misc]
-
-
-class ReadDefinition(NamedTuple):
-    """What a record read needs of a definition: no options to decode, no dates to convert."""
-
-    id: int
-    name: str
-    type: str
-    data_sensitivity: str
-
-
-def definitions_for_reads(
-    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
-) -> dict[str, ReadDefinition]:
-    """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
-    if not names:
-        return {}
-    rows = fetch(
-        conn,
-        "SELECT id, name, type, data_sensitivity FROM property_definitions "
-        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
-        f"AND name IN ({', '.join('?' * len(names))})",
-        [hub_id, object_type.id, False, *names],
-    )
-    return {row[1]: ReadDefinition(*row) for row in rows}
-
-
-def remembered_for_reads(
-    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
-) -> dict[str, ReadDefinition]:
-    """``definitions_for_reads``, as the store remembers them (``Store.remembered_in``)."""
-    wanted = sorted(set(names))
-    return rt.store.remembered_in(
-        conn,
-        ("read definitions", hub_id, object_type.id, tuple(wanted)),
-        lambda c: definitions_for_reads(c, hub_id, object_type, wanted),
-    )
-
-
-def remembered_by_name(
-    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
-) -> dict[str, Any]:
-    """``definitions_by_name`` of ``names``, as the store remembers them."""
-    wanted = sorted(set(names))
-    return rt.store.remembered_in(
-        conn,
-        ("definitions", hub_id, object_type.id, tuple(wanted)),
-        lambda c: definitions_by_name(c, hub_id, object_type, wanted),
-    )
-
-
-def definitions_by_name(
-    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
-) -> dict[str, Any]:
-    """Active definitions of an object, optionally only those named; for other domains."""
-    params: dict[str, Any] = {"hub_id": hub_id, "object_type_id": object_type.id}
-    if names is None:
-        rows = conn.execute(_ACTIVE, params)
-    else:
-        rows = conn.execute(_ACTIVE_NAMED, {**params, "names": list(names)})
-    return {row.name: Definition(*row) for row in rows}
-
-
 # Writing --------------------------------------------------------------------------------------
-
-
-def _check_name(name: str) -> None:
-    if not NAME_PATTERN.fullmatch(name):
-        raise validation_error(
-            f"Property name {name!r} is not valid: use lowercase letters, digits and "
-            "underscores, starting with a letter, at most 100 characters.",
-            context={"propertyName": [name]},
-        )
-    if name.startswith("hs_"):
-        raise validation_error(
-            f"Property name {name!r} is not valid: the hs_ prefix is reserved for "
-            "HubSpot-defined properties.",
-            context={"propertyName": [name]},
-        )
-
-
-def check_label(label: str) -> None:
-    if not label.strip():
-        raise validation_error("label must not be empty")
-    if len(label) > MAX_LABEL:
-        raise validation_error(f"label must be at most {MAX_LABEL} characters")
-
-
-def _check_shape(
-    type_: str,
-    field_type: str,
-    options: list[dict[str, Any]],
-    external_options: bool,
-    formula: str | None,
-) -> None:
-    if field_type not in FIELD_TYPES_BY_TYPE[type_]:
-        allowed = ", ".join(sorted(FIELD_TYPES_BY_TYPE[type_]))
-        raise validation_error(
-            f"fieldType {field_type} is not valid for a property of type {type_}; "
-            f"use one of: {allowed}"
-        )
-    if type_ == "enumeration" and not options and not external_options:
-        raise validation_error("Enumeration properties must have at least one option")
-    if len(options) > MAX_OPTIONS:
-        raise validation_error(f"A property can have at most {MAX_OPTIONS} options")
-    values = [o["value"] for o in options]
-    duplicates = sorted({v for v in values if values.count(v) > 1})
-    if duplicates:
-        raise validation_error(f"Option values must be unique; repeated: {', '.join(duplicates)}")
-    if any(not o["value"] or not o["label"] for o in options):
-        raise validation_error("Every option needs a non-empty label and value")
-    if field_type == "calculation_equation" and not formula:
-        raise validation_error("calculationFormula is required for calculation properties")
-
-
-def _dump_options(options: list[OptionInput]) -> list[dict[str, Any]]:
-    return [o.model_dump(by_alias=True) for o in options]
-
-
-def check_group(conn: Connection, hub_id: int, object_type: ObjectType, name: str) -> None:
-    found = conn.scalar(
-        select(groups.c.id).where(
-            groups.c.hub_id == hub_id,
-            groups.c.object_type_id == object_type.id,
-            groups.c.name == name,
-            groups.c.archived.is_(False),
-        )
-    )
-    if found is None:
-        raise validation_error(
-            f"Property group {name} does not exist", context={"groupName": [name]}
-        )
 
 
 def create_property(rt: Runtime, caller: Caller, object_key: str, body: PropertyCreate) -> Any:
@@ -372,12 +229,12 @@ def create_in(
             f"{object_type.name} does not allow sensitive properties: set "
             "allowsSensitiveProperties on its schema first"
         )
-    _check_name(body.name)
+    check_name(body.name)
     check_label(body.label)
     if len(body.description) > MAX_DESCRIPTION:
         raise validation_error(f"description must be at most {MAX_DESCRIPTION} characters")
-    options = _dump_options(body.options) if body.type in ("enumeration", "bool") else []
-    _check_shape(
+    options = dump_options(body.options) if body.type in ("enumeration", "bool") else []
+    check_shape(
         body.type, body.field_type, options, body.external_options, body.calculation_formula
     )
     if body.sensitive_data_categories and body.data_sensitivity == "non_sensitive":
@@ -490,7 +347,7 @@ def _update(
     # null means "not given", as for record values (SPEC §3.3): it never clears a field.
     changes = body.model_dump(exclude_unset=True, exclude_none=True, by_alias=False)
     if body.options is not None:
-        changes["options"] = _dump_options(body.options)
+        changes["options"] = dump_options(body.options)
     if body.label is not None:
         check_label(body.label)
     if body.group_name is not None:
@@ -498,7 +355,7 @@ def _update(
     type_ = changes.get("type", current.type)
     options = changes.get("options", current.options) if type_ in ("enumeration", "bool") else []
     changes["options"] = options
-    _check_shape(
+    check_shape(
         type_,
         changes.get("field_type", current.field_type),
         options,

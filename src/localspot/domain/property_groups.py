@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from localspot import policy
 from localspot.domain import object_types
 from localspot.domain.object_types import ObjectType
-from localspot.domain.properties import check_label, scope
+from localspot.domain.properties import scope
+from localspot.domain.property_checks import check_label
 from localspot.domain.property_models import NAME_PATTERN, DisplayOrder, Input
 from localspot.errors import HubSpotError, conflict, not_found, validation_error
 from localspot.policy import Caller

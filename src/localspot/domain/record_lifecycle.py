@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, update
 
 from localspot import policy
-from localspot.domain import association_links, object_types, properties, query_index, record_store
+from localspot.domain import (
+    association_links,
+    object_types,
+    property_lookup,
+    query_index,
+    record_store,
+)
 from localspot.domain.record_store import Change, Source
 from localspot.domain.record_writes import Writer
 from localspot.domain.records import lookup
@@ -31,7 +37,7 @@ def merge(
         merged = lookup(rt, conn, caller, object_type, merged_key, None)
         if primary.id == merged.id:
             raise validation_error("A record cannot be merged with itself")
-        every = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        every = property_lookup.definitions_by_name(conn, caller.hub_id, object_type)
         both = record_store.load_values(
             conn, rt.protector, caller.hub_id, object_type, [primary.id, merged.id], every.values()
         )
@@ -105,7 +111,7 @@ def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
         row = record_store.find(conn, hub_id, object_type, record_id)
         if row is None or not row.archived or row.merged_into is not None:
             raise not_found(f"No archived record {record_id}")
-        every = properties.definitions_by_name(conn, hub_id, object_type)
+        every = property_lookup.definitions_by_name(conn, hub_id, object_type)
         for definition, key in record_store.stored_unique_keys(
             conn, rt.protector, hub_id, object_type, row.id, every.values()
         ):

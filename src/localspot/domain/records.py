@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from localspot import policy
-from localspot.domain import object_types, properties, record_store
+from localspot.domain import object_types, property_lookup, record_store
 from localspot.domain.object_types import ObjectType
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import HubSpotError, not_found, validation_error
@@ -78,7 +78,7 @@ class Reader:
         if wanted is None:
             wanted = list(object_type.default_properties)
         asked_history = projection.with_history or []
-        found = properties.remembered_for_reads(
+        found = property_lookup.remembered_for_reads(
             rt,
             conn,
             caller.hub_id,
@@ -172,7 +172,7 @@ def lookup(
     """The record a path id names, by id or by a unique property (``idProperty``)."""
     row = None
     if id_property and id_property != "hs_object_id":
-        definition = properties.definitions_by_name(
+        definition = property_lookup.definitions_by_name(
             conn, caller.hub_id, object_type, [id_property]
         ).get(id_property)
         if definition is None or not record_store.is_unique(object_type, definition):

@@ -19,6 +19,7 @@ from localspot.domain import (
     properties,
     property_cache,
     property_groups,
+    property_lookup,
     query_index,
     record_lifecycle,
 )
@@ -133,7 +134,9 @@ def render(conn: Connection, row: Any, include: Include | None = None) -> dict[s
     include = include or ALL
     object_type = object_type_of(row)
     definitions = (
-        properties.definitions_by_name(conn, row.hub_id, object_type) if include.properties else {}
+        property_lookup.definitions_by_name(conn, row.hub_id, object_type)
+        if include.properties
+        else {}
     )
     out: dict[str, Any] = {
         "id": str(row.id),
@@ -319,7 +322,7 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
         object_type = object_type_of(row)
         if body.allows_sensitive_properties:
             policy.check_allows_sensitive(caller)
-        definitions = properties.definitions_by_name(conn, caller.hub_id, object_type)
+        definitions = property_lookup.definitions_by_name(conn, caller.hub_id, object_type)
         _check_references(set(definitions), body)
         _check_display({n: d.data_sensitivity for n, d in definitions.items()}, body)
         changes = without_nulls(
@@ -346,7 +349,7 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
 def _has_sensitive(conn: Connection, row: Any, object_type: ObjectType) -> bool:
     return any(
         policy.is_protected(d.data_sensitivity)
-        for d in properties.definitions_by_name(conn, row.hub_id, object_type).values()
+        for d in property_lookup.definitions_by_name(conn, row.hub_id, object_type).values()
     )
 
 
@@ -362,7 +365,7 @@ def archive_schema(rt: Runtime, caller: Caller, key: str, purge: bool = False) -
         row = _require(conn, caller.hub_id, key)
         object_type = object_type_of(row)
         definitions = list(
-            properties.definitions_by_name(conn, caller.hub_id, object_type).values()
+            property_lookup.definitions_by_name(conn, caller.hub_id, object_type).values()
         )
         # The schema's properties go with it, so it takes what archiving each of them would.
         policy.check_schema_archive(caller, object_type.id, definitions)

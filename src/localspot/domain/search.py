@@ -24,7 +24,7 @@ from localspot import policy
 from localspot.domain import (
     association_links,
     object_types,
-    properties,
+    property_lookup,
     query_index,
 )
 from localspot.domain.object_types import ObjectType
@@ -106,7 +106,9 @@ def _definitions(
     named = [n for n in request.filter_names() if not n.startswith(ASSOCIATIONS)]
     named += request.sort_names()
     asked = request.properties or []
-    found = properties.remembered_by_name(rt, conn, caller.hub_id, object_type, [*named, *asked])
+    found = property_lookup.remembered_by_name(
+        rt, conn, caller.hub_id, object_type, [*named, *asked]
+    )
     unknown = [n for n in named if n not in found]
     if unknown:
         raise validation_error(

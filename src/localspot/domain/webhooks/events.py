@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, or_, select, update
 
-from localspot.domain import object_types, properties
+from localspot.domain import object_types, property_lookup
 from localspot.policy import WEBHOOK_REDACTED
 from localspot.store.engine import after_commit, execute_many, fetch
 from localspot.store.schema import (
@@ -176,7 +176,7 @@ def _screen(conn: Connection, events: list[ChangeEvent]) -> list[ChangeEvent]:
         if not missing:
             continue
         object_type = object_types.resolve(conn, hub_id, type_id)
-        found = properties.definitions_by_name(conn, hub_id, object_type, missing)
+        found = property_lookup.definitions_by_name(conn, hub_id, object_type, missing)
         for name in missing:
             row = found.get(name)
             level = row.data_sensitivity if row is not None else None

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import accounts, object_types, properties, public_apps
+from localspot.domain import accounts, object_types, property_lookup, public_apps
 from localspot.errors import HubSpotError, forbidden, not_found, validation_error
 from localspot.policy import Caller
 from localspot.protection.values import Protector
@@ -387,7 +387,7 @@ def _check_property(conn: Connection, hub_id: int, type_id: str, name: str) -> N
         object_type = object_types.resolve(conn, hub_id, type_id)
     except HubSpotError:
         return
-    found = properties.definitions_by_name(conn, hub_id, object_type, [name])
+    found = property_lookup.definitions_by_name(conn, hub_id, object_type, [name])
     if name in found:
         policy.check_webhook_subscription(name, found[name].data_sensitivity)
 

@@ -1,0 +1,91 @@
+"""Property definitions as the other domains read them: records, search, forms, webhooks.
+
+The Properties API itself (``properties.py``) owns writing them; these lookups run on every
+record read and write, so they are built once and kept lean.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, bindparam, select
+
+from localspot.domain.object_types import ObjectType
+from localspot.runtime import Runtime
+from localspot.store.engine import fetch
+from localspot.store.schema import property_definitions as defs
+
+_ACTIVE = select(defs).where(
+    defs.c.hub_id == bindparam("hub_id"),
+    defs.c.object_type_id == bindparam("object_type_id"),
+    defs.c.archived.is_(False),
+)
+_ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
+
+
+# A definitions row as a plain named tuple, in the same attributes and order: reading an
+# attribute of a SQLAlchemy Row costs some twenty times as much, and a batch write reads
+# several per value it checks.
+Definition = namedtuple("Definition", defs.c.keys())  # type: ignore[misc]
+
+
+class ReadDefinition(NamedTuple):
+    """What a record read needs of a definition: no options to decode, no dates to convert."""
+
+    id: int
+    name: str
+    type: str
+    data_sensitivity: str
+
+
+def definitions_for_reads(
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, ReadDefinition]:
+    """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
+    if not names:
+        return {}
+    rows = fetch(
+        conn,
+        "SELECT id, name, type, data_sensitivity FROM property_definitions "
+        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
+        f"AND name IN ({', '.join('?' * len(names))})",
+        [hub_id, object_type.id, False, *names],
+    )
+    return {row[1]: ReadDefinition(*row) for row in rows}
+
+
+def remembered_for_reads(
+    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, ReadDefinition]:
+    """``definitions_for_reads``, as the store remembers them (``Store.remembered_in``)."""
+    wanted = sorted(set(names))
+    return rt.store.remembered_in(
+        conn,
+        ("read definitions", hub_id, object_type.id, tuple(wanted)),
+        lambda c: definitions_for_reads(c, hub_id, object_type, wanted),
+    )
+
+
+def remembered_by_name(
+    rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+) -> dict[str, Any]:
+    """``definitions_by_name`` of ``names``, as the store remembers them."""
+    wanted = sorted(set(names))
+    return rt.store.remembered_in(
+        conn,
+        ("definitions", hub_id, object_type.id, tuple(wanted)),
+        lambda c: definitions_by_name(c, hub_id, object_type, wanted),
+    )
+
+
+def definitions_by_name(
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None = None
+) -> dict[str, Any]:
+    """Active definitions of an object, optionally only those named; for other domains."""
+    params: dict[str, Any] = {"hub_id": hub_id, "object_type_id": object_type.id}
+    if names is None:
+        rows = conn.execute(_ACTIVE, params)
+    else:
+        rows = conn.execute(_ACTIVE_NAMED, {**params, "names": list(names)})
+    return {row.name: Definition(*row) for row in rows}
