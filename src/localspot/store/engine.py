@@ -161,10 +161,10 @@ class Store:
     @contextmanager
     def briefly(self, seconds: float) -> Iterator[None]:
         """Within this block reads run for ``seconds`` from its start; then, or at the first
-        write, ``WouldWait`` is raised (whatever the code in between
-        made of the interrupted query), so that a request tried on the event loop moves to a
-        thread once it proves long. Work passed to ``when_kept`` runs only if the block ends
-        without ``WouldWait``: the request will run again and redo it.
+        write, ``WouldWait`` is raised (whatever the code in between made of the interrupted
+        query), so that a request tried on the event loop moves to a thread once it proves
+        long. Work passed to ``when_kept`` runs only if the block ends without ``WouldWait``:
+        the request will run again and redo it.
         """
         attempt = _Attempt(seconds)
         token = _ATTEMPT.set(attempt)
