@@ -7,6 +7,7 @@ record read and write, so they are built once and kept lean.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
@@ -59,23 +60,29 @@ def remembered_for_reads(
     rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
 ) -> dict[str, ReadDefinition]:
     """``definitions_for_reads``, as the store remembers them (``Store.remembered_in``)."""
-    wanted = sorted(set(names))
-    return rt.store.remembered_in(
-        conn,
-        ("read definitions", hub_id, object_type.id, tuple(wanted)),
-        lambda c: definitions_for_reads(c, hub_id, object_type, wanted),
-    )
+    return _remembered(rt, conn, definitions_for_reads, hub_id, object_type, names)
 
 
 def remembered_by_name(
     rt: Runtime, conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
 ) -> dict[str, Any]:
     """``definitions_by_name`` of ``names``, as the store remembers them."""
+    return _remembered(rt, conn, definitions_by_name, hub_id, object_type, names)
+
+
+def _remembered(
+    rt: Runtime,
+    conn: Connection,
+    lookup: Callable[[Connection, int, ObjectType, list[str]], dict[str, Any]],
+    hub_id: int,
+    object_type: ObjectType,
+    names: list[str],
+) -> dict[str, Any]:
     wanted = sorted(set(names))
     return rt.store.remembered_in(
         conn,
-        ("definitions", hub_id, object_type.id, tuple(wanted)),
-        lambda c: definitions_by_name(c, hub_id, object_type, wanted),
+        (lookup.__name__, hub_id, object_type.id, tuple(wanted)),
+        lambda c: lookup(c, hub_id, object_type, wanted),
     )
 
 

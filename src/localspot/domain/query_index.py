@@ -14,25 +14,19 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from localspot import policy
+from localspot.domain import property_lookup
 from localspot.domain.object_types import ObjectType
 from localspot.store import query_terms
-from localspot.store.engine import fetch
 
 
 def property_ids(conn: Connection, hub_id: int, object_type: ObjectType) -> tuple[int, ...]:
     """The stored properties ``query`` looks in: active, searchable, never sensitive ones
     (SPEC Part B3). Virtual properties live on the record row and have no terms."""
     names = [n for n in object_type.searchable_properties if object_type.record_column(n) is None]
-    if not names:
-        return ()
-    rows = fetch(
-        conn,
-        "SELECT id, data_sensitivity FROM property_definitions "
-        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
-        f"AND name IN ({', '.join('?' * len(names))})",
-        [hub_id, object_type.id, False, *names],
+    found = property_lookup.definitions_for_reads(conn, hub_id, object_type, names)
+    return tuple(
+        sorted(d.id for d in found.values() if policy.matched_by_query(d.data_sensitivity))
     )
-    return tuple(sorted(i for i, level in rows if policy.matched_by_query(level)))
 
 
 def current(conn: Connection, hub_id: int, object_type: ObjectType, ids: tuple[int, ...]) -> bool:
