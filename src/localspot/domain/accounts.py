@@ -20,7 +20,8 @@ from localspot.clock import Clock
 from localspot.domain import catalog, oauth_tokens
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.policy import Caller
-from localspot.store.engine import Store, fetch
+from localspot.store.driver import fetch
+from localspot.store.engine import Store
 from localspot.store.schema import accounts, private_apps, server_state, users
 
 ROLES = ("super_admin", "admin", "user")
@@ -256,7 +257,7 @@ def rotate_private_app_token(conn: Connection, now: datetime, app_id: int) -> st
 # Authentication -------------------------------------------------------------------------------
 
 
-# Every request runs this: on the driver's cursor (store.engine.fetch).
+# Every request runs this: on the driver's cursor (store.driver.fetch).
 _BY_TOKEN_SQL = (
     "SELECT private_apps.id, private_apps.scopes, accounts.hub_id, accounts.tier "
     "FROM private_apps JOIN accounts ON accounts.hub_id = private_apps.hub_id "

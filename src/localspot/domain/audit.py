@@ -28,7 +28,8 @@ from sqlalchemy import Connection, delete, func, insert, select
 from localspot.domain import state
 from localspot.errors import validation_error
 from localspot.policy import Caller, SensitiveAccessDenied
-from localspot.store.engine import execute_many, fetch, when_kept
+from localspot.store.driver import execute_many, fetch
+from localspot.store.engine import when_kept
 from localspot.store.schema import audit_log, server_state
 
 if TYPE_CHECKING:

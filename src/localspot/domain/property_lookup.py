@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from localspot.domain.object_types import ObjectType
 from localspot.runtime import Runtime
-from localspot.store.engine import fetch
+from localspot.store.driver import fetch
 from localspot.store.schema import property_definitions as defs
 
 _ACTIVE = select(defs).where(

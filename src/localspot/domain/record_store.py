@@ -22,7 +22,7 @@ from localspot.domain.search_terms import stored_terms, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
-from localspot.store.engine import execute_many, fetch, insert_rows
+from localspot.store.driver import execute_many, fetch, insert_rows
 from localspot.store.schema import (
     record_history,
     record_terms,

@@ -24,7 +24,7 @@ from sqlalchemy import (
     select,
 )
 
-from localspot.store.engine import fetch, insert_rows
+from localspot.store.driver import fetch, insert_rows
 from localspot.store.schema import query_term_scopes, query_terms, record_terms, records
 
 # Sorts after every string a term can hold, in byte order.

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from localspot.domain import object_types, property_lookup
 from localspot.policy import WEBHOOK_REDACTED
-from localspot.store.engine import after_commit, execute_many, fetch
+from localspot.store.driver import execute_many, fetch
+from localspot.store.engine import after_commit
 from localspot.store.schema import (
     app_installs,
     private_apps,
