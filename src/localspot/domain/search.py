@@ -413,12 +413,12 @@ def _necessary(words: list[str], by_id: bool) -> list[str]:
     word that starts another (the term that word starts starts with it too), unless the word
     can also match a record id."""
     unique = sorted(set(words))
+    # In sorted order, the words a word starts come right after it.
+    following = [*unique[1:], ""]
     kept = [
         w
-        for at, w in enumerate(unique)
-        if not (
-            at + 1 < len(unique) and unique[at + 1].startswith(w) and not (by_id and w.isdigit())
-        )
+        for w, after in zip(unique, following, strict=True)
+        if not after.startswith(w) or (by_id and w.isdigit())
     ]
     if len(kept) > MAX_QUERY_WORDS:
         raise validation_error(
