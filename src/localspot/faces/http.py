@@ -196,10 +196,8 @@ def route(path: str, methods: list[str], handler: Handler, reads_only: bool = Fa
         ctx = Ctx(request, body)
         loop = asyncio.get_running_loop()
         try:
-            reads = request.method == "GET" or (reads_only and len(body) <= _ON_LOOP_BODY_BYTES)
-            trial = _on_loop(ctx.runtime) if reads else None
-            if trial is not None:
-                with contextlib.suppress(WouldWait), trial:
+            if request.method == "GET" or (reads_only and len(body) <= _ON_LOOP_BODY_BYTES):
+                with contextlib.suppress(WouldWait), _on_loop(ctx.runtime):
                     return handle(ctx)
             # The loop's executor directly: anyio's to_thread costs more per call than the read.
             return await loop.run_in_executor(_WORKERS, contextvars.copy_context().run, handle, ctx)
@@ -221,7 +219,7 @@ _ON_LOOP_BODY_BYTES = 64 * 1024
 # the JSON), the rest in uvicorn and the socket's two sends. Issue #2's 2 ms p50 for reading
 # one property at 16 clients needs ~0.12 ms; a first route match by prefix and one generation
 # read per request would help, the sends are the larger part.
-def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None] | None:
+def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None]:
     """How a read is tried on the event loop, where the hop to a worker thread and back costs
     more than most reads' own work. On SQLite it may read, for a few milliseconds; on a
     store with a network between (PostgreSQL) only what the store remembers. Either way a
@@ -231,9 +229,7 @@ def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None] | None:
     budget = rt.settings.on_loop_ms / 1000
     if rt.store.reads_briefly and budget > 0:
         return rt.store.briefly(budget)
-    if rt.store.remembers:
-        return rt.store.without_waiting()
-    return None
+    return rt.store.without_waiting()
 
 
 # Errors and request logging ---------------------------------------------------------------------
