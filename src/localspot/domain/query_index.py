@@ -70,7 +70,13 @@ def created(
 
 
 def archived(conn: Connection, record_ids: Iterable[int]) -> None:
+    """Also before records are deleted: their rows would go by cascade, their counts not."""
     query_terms.drop(conn, list(record_ids))
+
+
+def purged(conn: Connection, hub_id: int, object_type_id: str) -> None:
+    """Before every record of the object type is deleted."""
+    query_terms.forget(conn, hub_id, object_type_id)
 
 
 def restored(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> None:

@@ -145,6 +145,8 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
             if exc.status == 404 and id_property == "email":
                 return  # HubSpot blocklists an unknown email; LocalSpot keeps no blocklist
             raise
+        # Records merged into it left the index when they merged.
+        query_index.archived(conn, [row.id])
         conn.execute(
             delete(records).where((records.c.id == row.id) | (records.c.merged_into == row.id))
         )
@@ -154,6 +156,7 @@ def gdpr_delete(rt: Runtime, caller: Caller, key: str, id_property: str | None) 
 def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> int:
     """Deletes every record of an object type, archived or not, with their values, history and
     associations (foreign keys cascade); for a custom object schema purged for good."""
+    query_index.purged(conn, hub_id, object_type_id)
     result = conn.execute(
         delete(records).where(
             records.c.hub_id == hub_id, records.c.object_type_id == object_type_id

@@ -697,6 +697,22 @@ query_terms = Table(
     sqlite_with_rowid=False,
 )
 
+# How many live records have a query term starting with each prefix of up to
+# ``query_terms.COUNTED_PREFIX`` characters: the total of a short query word, the kind whose
+# range of query_terms is long, read without walking that range. An entry of query_terms counts
+# for the prefixes of its term that its prev_term does not start with (the record's first term
+# with that prefix). On PostgreSQL each writer adds to the rows of its own shard, so that
+# concurrent writes do not queue on the common prefixes; a total sums the shards.
+query_prefix_counts = Table(
+    "query_prefix_counts",
+    metadata,
+    Column("hub_id", BigInteger, primary_key=True),
+    Column("object_type_id", String(32), primary_key=True),
+    Column("prefix", ByteOrdered, primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    Column("records", BigInteger, nullable=False),
+)
+
 query_term_scopes = Table(
     "query_term_scopes",
     metadata,
