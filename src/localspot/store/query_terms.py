@@ -45,6 +45,7 @@ _CHUNK = 500
 # entries for a four-letter surname prefix over a million contacts, ~50 ms to walk), while
 # each character more divides the range and multiplies the prefixes a write keeps counted.
 COUNTED_PREFIX = 4
+_LENGTHS = tuple(range(1, COUNTED_PREFIX + 1))
 # Writers on PostgreSQL add to the counts of one shard each (see schema.query_prefix_counts).
 _SHARDS = 8
 
@@ -91,13 +92,13 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
     if property_ids is None:
         return
     ids = sorted(set(record_ids))
-    counts: Counter[tuple[int, str, str]] = Counter()
+    counts: Counts = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        _tally(counts, _delete_returning(conn, chunk), -1)
+        _tally(counts, _by_record(_delete_returning(conn, chunk)), -1)
         if property_ids:
             derived = _derive(property_ids, record_terms.c.record_id.in_(chunk))
-            _tally(counts, conn.execute(derived.returning(*_ENTRY)).all(), 1)
+            _tally(counts, _by_record(conn.execute(derived.returning(*_ENTRY))), 1)
     _add_counts(conn, counts)
 
 
@@ -129,17 +130,17 @@ def add_new(
     # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
     rows.sort(key=itemgetter(2))
     insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
-    counts: Counter[tuple[int, str, str]] = Counter()
-    _tally(counts, ((h, o, term, prev) for h, o, term, _, prev in rows), 1)
+    counts: Counts = {}
+    _tally(counts, (((hub_id, object_type_id), t) for t in by_record.values()), 1)
     _add_counts(conn, counts)
 
 
 def drop(conn: Connection, record_ids: Sequence[int]) -> None:
     """Archived or merged-away records are found by no query."""
     ids = sorted(set(record_ids))
-    counts: Counter[tuple[int, str, str]] = Counter()
+    counts: Counts = {}
     for start in range(0, len(ids), _CHUNK):
-        _tally(counts, _delete_returning(conn, ids[start : start + _CHUNK]), -1)
+        _tally(counts, _by_record(_delete_returning(conn, ids[start : start + _CHUNK])), -1)
     _add_counts(conn, counts)
 
 
@@ -176,31 +177,36 @@ def rebuild(
 
 # Prefix counts ------------------------------------------------------------------------------
 
-_ENTRY = (query_terms.c.hub_id, query_terms.c.object_type_id, query_terms.c.term,
-          query_terms.c.prev_term)  # fmt: skip
+# What a write adds to the counts: by (hub id, object type id), by prefix.
+Counts = dict[tuple[int, str], Counter[str]]
+
+_ENTRY = (query_terms.c.hub_id, query_terms.c.object_type_id, query_terms.c.record_id,
+          query_terms.c.term)  # fmt: skip
 
 
-def counted_prefixes(term: str, prev_term: str | None) -> list[str]:
-    """The prefixes of ``term``, up to COUNTED_PREFIX characters, that count its record: those
-    its record's preceding term does not start with. (Terms sort by code point, the byte order
-    of UTF-8: a preceding term that starts with a prefix of ``term`` shares it character by
-    character.)"""
-    shared = 0
-    if prev_term is not None:
-        top = min(COUNTED_PREFIX, len(term), len(prev_term))
-        while shared < top and prev_term[shared] == term[shared]:
-            shared += 1
-    return [term[:k] for k in range(shared + 1, min(COUNTED_PREFIX, len(term)) + 1)]
+def _by_record(entries: Iterable[Sequence[Any]]) -> Iterable[tuple[tuple[int, str], list[str]]]:
+    """((hub id, object type id), terms) for each record of (hub, type, record, term) rows."""
+    terms: dict[tuple[int, str, int], list[str]] = {}
+    for hub_id, object_type_id, record_id, term in entries:
+        terms.setdefault((hub_id, object_type_id, record_id), []).append(term)
+    return (((h, o), t) for (h, o, _), t in terms.items())
 
 
 def _tally(
-    counts: Counter[tuple[int, str, str]],
-    entries: Iterable[Sequence[Any]],  # (hub id, object type id, term, prev_term)
+    counts: Counts,
+    records_terms: Iterable[tuple[tuple[int, str], Iterable[str]]],
     sign: int,
 ) -> None:
-    for hub_id, object_type_id, term, prev_term in entries:
-        for prefix in counted_prefixes(term, prev_term):
-            counts[hub_id, object_type_id, prefix] += sign
+    """Adds ``sign`` to the count of each prefix, up to COUNTED_PREFIX characters, of the
+    terms of each record: once a record, however many of its terms share the prefix."""
+    for owner, terms in records_terms:
+        # t[:k] past the end of t is t itself: the set holds it once.
+        prefixes = {t[:k] for t in terms for k in _LENGTHS}
+        of_owner = counts.setdefault(owner, Counter())
+        if sign > 0:
+            of_owner.update(prefixes)
+        else:
+            of_owner.subtract(prefixes)
 
 
 def _delete_returning(conn: Connection, record_ids: Sequence[int]) -> list[Any]:
@@ -222,11 +228,13 @@ _ADD_COUNTS_POSTGRES = (
 )
 
 
-def _add_counts(conn: Connection, counts: Counter[tuple[int, str, str]]) -> None:
+def _add_counts(conn: Connection, counts: Counts) -> None:
     sqlite = conn.dialect.name == "sqlite"
     shard = 0 if sqlite else conn.connection.driver_connection.info.backend_pid % _SHARDS  # type: ignore[union-attr]
     # In key order: two writers on one shard then take its row locks in the same order.
-    rows = sorted((h, o, p, shard, n) for (h, o, p), n in counts.items() if n)
+    rows = sorted(
+        (h, o, p, shard, n) for (h, o), of_owner in counts.items() for p, n in of_owner.items() if n
+    )
     if not rows:
         return
     if sqlite:
