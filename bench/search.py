@@ -64,7 +64,7 @@ from localspot.policy import is_protected
 from localspot.runtime import Runtime
 from localspot.scopes import all_scopes
 from localspot.settings import Settings
-from localspot.store import search_sql
+from localspot.store import query_terms, search_sql
 from localspot.testing import LocalSpotServer
 
 BATCH = 5000
@@ -224,10 +224,17 @@ def raw_sql(rt: Runtime, hub_id: int, body: dict[str, Any]) -> tuple[str, dict[s
             "AND q.term >= :lo AND q.term < :hi)"
         )
         page = f"SELECT r.* FROM records r WHERE {base} AND {probe} ORDER BY r.id LIMIT 10"
-        total = (
-            "SELECT count(*) FROM query_terms WHERE hub_id = :hub AND object_type_id = '0-1' "
-            "AND term >= :lo AND term < :hi AND (prev_term IS NULL OR prev_term < :lo)"
-        )
+        if len(body["query"]) <= query_terms.COUNTED_PREFIX:
+            # Short words have their totals counted as records are written.
+            total = (
+                "SELECT SUM(records) FROM query_prefix_counts WHERE hub_id = :hub "
+                "AND object_type_id = '0-1' AND prefix = :lo"
+            )
+        else:
+            total = (
+                "SELECT count(*) FROM query_terms WHERE hub_id = :hub AND object_type_id = '0-1' "
+                "AND term >= :lo AND term < :hi AND (prev_term IS NULL OR prev_term < :lo)"
+            )
         return page + ";" + total, params
     else:
         f = body["filterGroups"][0]["filters"][0]
