@@ -345,16 +345,39 @@ def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
         callbacks.append(callback)
 
 
+_BEFORE_COMMIT = "before_commit"
+W = TypeVar("W", bound=Callable[[Connection], None])
+
+
+def before_commit(conn: Connection, key: str, make: Callable[[], W]) -> W:
+    """The work registered under ``key`` in the write transaction of ``conn``, made by
+    ``make()`` on first use, which the transaction calls with ``conn`` as its last statements.
+
+    For totals that several writes of a transaction add to: on PostgreSQL their rows are then
+    locked once, at the very end, by a transaction that waits on nothing after them, so two
+    writers cannot deadlock over them.
+    """
+    pending = conn.info.setdefault(_BEFORE_COMMIT, {})
+    work = pending.get(key)
+    if work is None:
+        work = pending[key] = make()
+    return work  # type: ignore[no-any-return]
+
+
 def _committed(conn: Connection, ended: Callable[[], None] | None) -> Iterator[Connection]:
     """The write transaction; ``ended`` is called when it has committed or failed, before
     the caller goes on (a failed COMMIT may still have committed)."""
     # conn.info outlives the checkout (it belongs to the pooled connection): start clean.
     conn.info.pop(_AFTER_COMMIT, None)
+    conn.info.pop(_BEFORE_COMMIT, None)
     try:
         with conn.begin():
             yield conn
+            for work in conn.info.pop(_BEFORE_COMMIT, {}).values():
+                work(conn)
     except BaseException:
         conn.info.pop(_AFTER_COMMIT, None)
+        conn.info.pop(_BEFORE_COMMIT, None)
         raise
     finally:
         if ended is not None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from localspot.store.driver import execute_many, fetch, insert_rows
+from localspot.store.engine import before_commit
 from localspot.store.schema import (
     query_prefix_counts,
     query_term_scopes,
@@ -92,14 +93,13 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
     if property_ids is None:
         return
     ids = sorted(set(record_ids))
-    counts: Counts = {}
+    counts = _pending(conn)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         _tally(counts, _by_record(_delete_returning(conn, chunk)), -1)
         if property_ids:
             derived = _derive(property_ids, record_terms.c.record_id.in_(chunk))
             _tally(counts, _by_record(conn.execute(derived.returning(*_ENTRY))), 1)
-    _add_counts(conn, counts)
 
 
 _ADD_COLUMNS = ("hub_id", "object_type_id", "term", "record_id", "prev_term")
@@ -130,22 +130,21 @@ def add_new(
     # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
     rows.sort(key=itemgetter(2))
     insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
-    counts: Counts = {}
+    counts = _pending(conn)
     _tally(counts, (((hub_id, object_type_id), t) for t in by_record.values()), 1)
-    _add_counts(conn, counts)
 
 
 def drop(conn: Connection, record_ids: Sequence[int]) -> None:
     """Archived or merged-away records are found by no query."""
     ids = sorted(set(record_ids))
-    counts: Counts = {}
+    counts = _pending(conn)
     for start in range(0, len(ids), _CHUNK):
         _tally(counts, _by_record(_delete_returning(conn, ids[start : start + _CHUNK])), -1)
-    _add_counts(conn, counts)
 
 
 def forget(conn: Connection, hub_id: int, object_type_id: str) -> None:
     """Before every record of the object type is deleted (its query_terms rows cascade)."""
+    _pending(conn).pop((hub_id, object_type_id), None)
     c = query_prefix_counts.c
     conn.execute(
         delete(query_prefix_counts).where(c.hub_id == hub_id, c.object_type_id == object_type_id)
@@ -177,9 +176,6 @@ def rebuild(
 
 # Prefix counts ------------------------------------------------------------------------------
 
-# What a write adds to the counts: by (hub id, object type id), by prefix.
-Counts = dict[tuple[int, str], Counter[str]]
-
 _ENTRY = (query_terms.c.hub_id, query_terms.c.object_type_id, query_terms.c.record_id,
           query_terms.c.term)  # fmt: skip
 
@@ -193,7 +189,7 @@ def _by_record(entries: Iterable[Sequence[Any]]) -> Iterable[tuple[tuple[int, st
 
 
 def _tally(
-    counts: Counts,
+    counts: _Pending,
     records_terms: Iterable[tuple[tuple[int, str], Iterable[str]]],
     sign: int,
 ) -> None:
@@ -228,21 +224,28 @@ _ADD_COUNTS_POSTGRES = (
 )
 
 
-def _add_counts(conn: Connection, counts: Counts) -> None:
-    sqlite = conn.dialect.name == "sqlite"
-    shard = 0 if sqlite else conn.connection.driver_connection.info.backend_pid % _SHARDS  # type: ignore[union-attr]
-    # In key order: two writers on one shard then take its row locks in the same order.
-    rows = sorted(
-        (h, o, p, shard, n) for (h, o), of_owner in counts.items() for p, n in of_owner.items() if n
-    )
-    if not rows:
-        return
-    if sqlite:
-        execute_many(conn, _ADD_COUNTS_SQLITE, rows)
-        return
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(_ADD_COUNTS_POSTGRES, columns)
+class _Pending(dict[tuple[int, str], Counter[str]]):
+    """What the writes of one transaction add to the counts, added as it commits."""
+
+    def __call__(self, conn: Connection) -> None:
+        sqlite = conn.dialect.name == "sqlite"
+        shard = 0 if sqlite else conn.connection.driver_connection.info.backend_pid % _SHARDS  # type: ignore[union-attr]
+        # In key order: two writers on one shard take its row locks in the same order.
+        rows = sorted(
+            (h, o, p, shard, n) for (h, o), counts in self.items() for p, n in counts.items() if n
+        )
+        if not rows:
+            return
+        if sqlite:
+            execute_many(conn, _ADD_COUNTS_SQLITE, rows)
+            return
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(_ADD_COUNTS_POSTGRES, columns)
+
+
+def _pending(conn: Connection) -> _Pending:
+    return before_commit(conn, "query_prefix_counts", _Pending)
 
 
 def _count_all(conn: Connection, hub_id: int, object_type_id: str) -> None:
