@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -152,3 +153,42 @@ def test_string_to_enumeration_with_a_value_outside_the_options_is_refused(
     assert "2 existing values do not fit" in refused.json()["message"]
     assert "Bronze" not in refused.text
     assert http.get(f"{BASE}/pn").json()["type"] == "string"
+
+
+def test_retyping_a_sensitive_property_needs_its_read_scope(
+    http: httpx.Client, make_app: Any, full_app: Any, server: Any
+) -> None:
+    """A refused change names the records whose values do not fit the new type, so options
+    that are guesses would tell who holds what: a caller who may write sensitive values but
+    not read them is refused before any value is looked at."""
+    add_property(http, "contacts", "contactinformation", name="pn", sensitivity="sensitive")
+    _contacts(http, ["NID-SECRET-1", "777"])
+    before = http.get(f"{BASE}/pn").json()
+    writer = make_app(
+        [
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            "crm.objects.contacts.sensitive.write.v2",
+            "crm.schemas.contacts.read",
+            "crm.schemas.contacts.write",
+        ],
+        hub_id=full_app.hub_id,
+    )
+    guess = {
+        "type": "enumeration",
+        "fieldType": "select",
+        "options": [{"label": "g", "value": "NID-SECRET-1"}, {"label": "s", "value": "777"}],
+    }
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {writer.token}"}
+    ) as blind:
+        for change in (guess, TO_NUMBER):
+            refused = blind.patch(f"{BASE}/pn", json=change)
+            assert refused.status_code == 403, refused.text
+            body = refused.json()
+            assert body["category"] == "MISSING_SCOPES"
+            assert "objectIds" not in refused.text and "NID-SECRET" not in refused.text
+        # Other edits of the definition need only the write.
+        relabelled = blind.patch(f"{BASE}/pn", json={"label": "Renamed"})
+        assert relabelled.status_code == 200, relabelled.text
+    assert http.get(f"{BASE}/pn").json() == {**before, "label": "Renamed", "updatedAt": ANY}

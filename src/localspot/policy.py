@@ -129,6 +129,14 @@ def check_definition_write(
     require_sensitive(caller, object_type_id, sensitivity, "write", property_names or [])
 
 
+def check_retype(caller: Caller, object_type_id: str, sensitivity: str, name: str) -> None:
+    """Changing a definition's type or field type checks every stored value against the new
+    one, and a refusal names the records whose values do not fit. For a sensitive property
+    that answers questions about its values (options that are guesses, a type that only some
+    values fit), so it needs the read scope of its level besides the write."""
+    require_sensitive(caller, object_type_id, sensitivity, "read", [name])
+
+
 # Custom object schemas (SPEC §3.5) --------------------------------------------------------------
 
 

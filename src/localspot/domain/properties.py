@@ -353,11 +353,14 @@ def _update(
     if body.group_name is not None:
         check_group(conn, caller.hub_id, object_type, body.group_name)
     type_ = changes.get("type", current.type)
+    field_type = changes.get("field_type", current.field_type)
+    if (type_, field_type) != (current.type, current.field_type):
+        policy.check_retype(caller, object_type.id, current.data_sensitivity, name)
     options = changes.get("options", current.options) if type_ in ("enumeration", "bool") else []
     changes["options"] = options
     check_shape(
         type_,
-        changes.get("field_type", current.field_type),
+        field_type,
         options,
         current.external_options,
         changes.get("calculation_formula", current.calculation_formula),
