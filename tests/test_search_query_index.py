@@ -124,3 +124,64 @@ def test_records_a_batch_creates_count_once_per_query(http: httpx.Client) -> Non
     assert _found(http, "ånstrom") == ([ids[0]], 1)
     assert _found(http, "zoë") == ([ids[2]], 1)
     assert _found(http, "0100") == ([ids[2]], 1)
+
+
+def test_query_ignores_the_case_of_enumeration_options(http: httpx.Client) -> None:
+    """Options keep their case (CONTAINS_TOKEN on them is case-sensitive) but the free-text
+    query ignores case everywhere, a ticket's category among its searchable properties."""
+    path = "/crm/v3/objects/tickets"
+    made = http.post(
+        path,
+        json={
+            "properties": {
+                "subject": "Printer on fire",
+                "hs_pipeline_stage": "1",
+                "hs_ticket_category": "PRODUCT_ISSUE",
+            }
+        },
+    )
+    assert made.status_code == 201, made.text
+    ticket = made.json()["id"]
+    for word in ("PRODUCT_ISSUE", "product_issue", "Prod", "p"):
+        assert _found(http, word, path) == ([ticket], 1), word
+
+    response = http.post(
+        "/crm/v3/schemas",
+        json={
+            "name": "pets",
+            "labels": {"singular": "Pet", "plural": "Pets"},
+            "primaryDisplayProperty": "name",
+            "searchableProperties": ["name"],
+            "requiredProperties": ["name"],
+            "associatedObjects": [],
+            "properties": [
+                {"name": "name", "label": "Name", "type": "string", "fieldType": "text"},
+                {
+                    "name": "kind",
+                    "label": "Kind",
+                    "type": "enumeration",
+                    "fieldType": "checkbox",
+                    "options": [
+                        {"label": "Dog", "value": "Dog"},
+                        {"label": "Cat", "value": "cat"},
+                        {"label": "DOG", "value": "DOG"},
+                    ],
+                },
+            ],
+        },
+    )
+    assert response.status_code == 201, response.text
+    pets = f"/crm/v3/objects/{response.json()['objectTypeId']}"
+    ids = _create(http, pets, {"name": "Rex", "kind": "Dog;DOG"}, {"name": "Tom", "kind": "cat"})
+    assert _found(http, "dog", pets) == ([], 0)  # kind is not searchable yet
+    response = http.patch(
+        f"/crm/v3/schemas/{pets.rsplit('/', 1)[1]}", json={"searchableProperties": ["name", "kind"]}
+    )
+    assert response.status_code == 200, response.text
+    assert _found(http, "dog", pets) == ([ids[0]], 1)
+    [bella] = _create(http, pets, {"name": "Bella", "kind": "DOG;cat"})
+    assert _found(http, "Do", pets) == ([ids[0], bella], 2)
+    assert _found(http, "CAT", pets) == ([ids[1], bella], 2)
+    # Filters on an option still match it exactly.
+    body = {"filters": [{"propertyName": "kind", "operator": "CONTAINS_TOKEN", "value": "dog"}]}
+    assert http.post(f"{pets}/search", json=body).json()["total"] == 0

@@ -395,7 +395,7 @@ def _with_query(
         if indexed:
             options.append(q.Words(caller.hub_id, object_type.id, word))
         elif stored:
-            options.append(q.TermMatch(stored, "prefix", word))
+            options.append(q.TermMatch(stored, "folded_prefix", word))
         if by_id and word.isdigit() and len(word) < 19:
             options.append(q.RecordCmp("id", "eq", (int(word),)))
         words.append(q.AnyOf(tuple(options)) if len(options) != 1 else options[0])

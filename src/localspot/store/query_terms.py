@@ -7,6 +7,7 @@ calls in here whenever either changes. Every statement works on both stores.
 
 from __future__ import annotations
 
+import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
@@ -64,12 +65,24 @@ def recorded_ids(conn: Connection, hub_id: int, object_type_id: str) -> tuple[in
     return tuple(int(i) for i in found[0][0].split(",") if i)
 
 
+# Query terms are folded to lower case in ASCII, as both stores' lower() folds (SQLite's without
+# ICU, PostgreSQL's in the C collation of the column): a string's terms are lower case already,
+# an enumeration's options are kept as given, and the free-text query ignores case.
+# TODO(search): an enumeration option with capitals beyond ASCII ("Émile") is not found by its
+# lower-case spelling; that needs a fold both stores compute alike.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def fold(term: str) -> str:
+    return term.lower() if term.isascii() else term.translate(_ASCII_LOWER)
+
+
 def _derive(
     property_ids: Sequence[int], narrowing: ColumnElement[bool]
 ) -> Any:  # an INSERT ... SELECT
     t = record_terms.c
     words = (
-        select(t.record_id, t.term)
+        select(t.record_id, func.lower(t.term).label("term"))
         .where(t.property_id.in_(list(property_ids)), narrowing)
         .distinct()
         .subquery("words")
@@ -119,7 +132,7 @@ def add_new(
     by_record: dict[int, set[str]] = {}
     for property_id, term, record_id in terms:
         if property_id in wanted:
-            by_record.setdefault(record_id, set()).add(term)
+            by_record.setdefault(record_id, set()).add(fold(term))
     rows = []
     for record_id in sorted(by_record):
         previous = None

@@ -34,7 +34,8 @@ from localspot.store.schema import record_terms, record_values, records
 Op = Literal["eq", "in", "lt", "lte", "gt", "gte", "between"]
 ValueColumn = Literal["value_norm", "value_num", "value_bidx"]
 RecordColumn = Literal["id", "created_ms", "updated_ms"]
-TermMode = Literal["eq", "prefix", "pattern"]
+# "folded_prefix": a prefix of the term folded as query_terms folds it (query_terms.fold).
+TermMode = Literal["eq", "prefix", "folded_prefix", "pattern"]
 
 # Sorts after every string a term or value_norm can hold, in byte order.
 _TOP = "\U0010ffff"
@@ -136,6 +137,10 @@ class TermMatch(Pred):
             cond = t.term == self.text
         elif self.mode == "prefix":
             cond = and_(t.term >= self.text, t.term < self.text + _TOP)
+        elif self.mode == "folded_prefix":
+            # No index range: only while the query index is being rebuilt (domain/query_index).
+            folded = func.lower(t.term)
+            cond = and_(folded >= self.text, folded < self.text + _TOP)
         elif sqlite:
             # GLOB, unlike LIKE, is case-sensitive, as enumeration options are.
             cond = t.term.op("GLOB")(_escape_glob(self.text))
