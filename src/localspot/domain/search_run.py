@@ -18,6 +18,7 @@ from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store import search_prepared as prepared
 from localspot.store import search_sql as q
+from localspot.store.query_terms import COUNTED_PREFIX
 from localspot.store.schema import records
 
 _CHUNK = 500
@@ -68,17 +69,18 @@ def _words(
 ) -> tuple[list[Any], int]:
     """A one-word ``query``: the total first, from the index alone, then the page by whichever
     way costs less for that many hits."""
-    total = int(conn.execute(q.count_words(words)).scalar_one())
+    statements, params = q.lone_word_statements(), q.lone_word_params(words)
+    counted = len(words.word) <= COUNTED_PREFIX
+    total = int(conn.execute(statements["counted" if counted else "ranged"], params).scalar_one())
     if total <= after:
         return [], total
-    low, high = conn.execute(q.id_span(plan)).one()
+    low, high = conn.execute(statements["span"], params).one()
     span = high - low + 1 if low is not None else 0
     # The walk probes about (after + limit) * span / total records.
     if plan.sort is None and (after + limit) * span <= max(_WALK_PROBES, total) * total:
-        page = q.walk_page(plan, words, after, limit)
-    else:
-        page = q.page_query(plan, sqlite, after, limit)
-    return conn.execute(page).all(), total
+        walked = conn.execute(statements["walk"], {**params, "offset": after, "limit": limit})
+        return walked.all(), total
+    return conn.execute(q.page_query(plan, sqlite, after, limit)).all(), total
 
 
 def in_memory(

@@ -301,10 +301,14 @@ def starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
     return select(query_terms.c.record_id).where(*_in_range(hub_id, object_type_id, word))
 
 
-def count_starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
-    """How many live records have a term starting with ``word``: each counts at its first
-    such term, the one whose preceding term sorts before ``word``."""
-    if len(word) <= COUNTED_PREFIX:
+def count_starting(
+    hub_id: Any, object_type_id: Any, word: Any, top: Any, counted: bool
+) -> Select[Any]:
+    """How many live records have a term in [word, top), the terms starting with ``word``
+    (values or bound parameters). ``counted``: read from query_prefix_counts, for words of up
+    to COUNTED_PREFIX characters. Otherwise each record counts at its first term in the range,
+    the one whose preceding term sorts before ``word``."""
+    if counted:
         c = query_prefix_counts.c
         return select(func.coalesce(func.sum(c.records), 0)).where(
             c.hub_id == hub_id, c.object_type_id == object_type_id, c.prefix == word
@@ -314,15 +318,17 @@ def count_starting(hub_id: int, object_type_id: str, word: str) -> Select[Any]:
     # index INCLUDE (prev_term) would make it index-only there too. Not measured yet.
     q = query_terms.c
     first = or_(q.prev_term.is_(None), q.prev_term < word)
-    return (
-        select(func.count())
-        .select_from(query_terms)
-        .where(*_in_range(hub_id, object_type_id, word), first)
-    )
+    in_range = [
+        q.hub_id == hub_id,
+        q.object_type_id == object_type_id,
+        q.term >= word,
+        q.term < top,
+    ]
+    return select(func.count()).select_from(query_terms).where(*in_range, first)
 
 
-def has_term_starting(word: str) -> ColumnElement[bool]:
-    """For a walk over records in id order: this record has a term starting with ``word``
-    (one probe of ``ix_query_terms_record``)."""
+def has_term_starting(word: Any, top: Any) -> ColumnElement[bool]:
+    """For a walk over records in id order: this record has a term in [word, top) (one probe
+    of ``ix_query_terms_record``)."""
     q = query_terms.c
-    return exists().where(and_(q.record_id == records.c.id, q.term >= word, q.term < word + TOP))
+    return exists().where(and_(q.record_id == records.c.id, q.term >= word, q.term < top))

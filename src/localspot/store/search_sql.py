@@ -10,14 +10,17 @@ and its total one more.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -343,25 +346,44 @@ def lone_words(plan: Plan) -> Words | None:
     return None
 
 
-def id_span(plan: Plan) -> Select[Any]:
-    """The lowest and highest id of the live records searched (two index probes)."""
+@functools.cache
+def lone_word_statements() -> dict[str, Select[Any]]:
+    """The statements of a one-word ``query`` (``search_run``), built once: each takes the
+    bound parameters hub, type, word and top (``word + TOP``), the walk offset and limit too.
+
+    - ``counted``, ``ranged``: its total, from the prefix counts or from the index's range;
+    - ``span``: the lowest and highest id of the live records searched (two index probes);
+    - ``walk``: a page of records in id order, each probed for the word, stopping at the
+      page; when hits are dense that is a few probes per result.
+    """
+    hub, type_, word, top = (bindparam(n) for n in ("hub", "type", "word", "top"))
     r = records.c
-    live = _base(plan)[:3]
+    live = [r.hub_id == hub, r.object_type_id == type_, r.archived.is_(False)]
     # Apart, each is one probe of ix_records_listing; together SQLite would scan the range.
     low = select(func.min(r.id)).where(*live).scalar_subquery()
     high = select(func.max(r.id)).where(*live).scalar_subquery()
-    return select(low, high)
+    walk = (
+        select(records)
+        .where(*live, r.merged_into.is_(None), query_terms.has_term_starting(word, top))
+        .order_by(r.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    return {
+        "counted": query_terms.count_starting(hub, type_, word, top, counted=True),
+        "ranged": query_terms.count_starting(hub, type_, word, top, counted=False),
+        "span": select(low, high),
+        "walk": walk,
+    }
 
 
-def walk_page(plan: Plan, words: Words, offset: int, limit: int) -> Select[Any]:
-    """The page of a one-word ``query`` with many hits: records in id order, each probed for
-    the word, stopping at the page; when hits are dense that is a few probes per result."""
-    query = select(records).where(*_base(plan), query_terms.has_term_starting(words.word))
-    return query.order_by(records.c.id).limit(limit).offset(offset)
-
-
-def count_words(words: Words) -> Select[Any]:
-    return query_terms.count_starting(words.hub_id, words.object_type_id, words.word)
+def lone_word_params(words: Words) -> dict[str, Any]:
+    return {
+        "hub": words.hub_id,
+        "type": words.object_type_id,
+        "word": words.word,
+        "top": words.word + _TOP,
+    }
 
 
 def count_query(plan: Plan, sqlite: bool) -> Select[Any]:
