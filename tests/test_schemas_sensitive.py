@@ -340,3 +340,31 @@ def test_v3_client_create_with_plain_display_properties_still_works(v3: hubspot.
         )
     )
     assert created.primary_display_property == "model"
+
+
+def test_a_purged_property_leaves_the_schema_roles_it_held(
+    server: LocalSpotServer, http: httpx.Client
+) -> None:
+    """A name purged and created again, sensitive this time, must not inherit the old
+    property's display and searchable roles (which no sensitive property may hold)."""
+    breed = {"name": "breed", "label": "Breed", "type": "string", "fieldType": "text"}
+    type_id = create(
+        http,
+        name="dogs",
+        properties=[MODEL, breed],
+        searchableProperties=["model", "breed"],
+        secondaryDisplayProperties=["breed"],
+        requiredProperties=["model", "breed"],
+    )
+    assert http.delete(f"/crm/v3/properties/{type_id}/breed").status_code == 204
+    server.advance_clock(days=91)
+    created = http.post(
+        f"/crm/v3/properties/{type_id}",
+        json={**breed, "dataSensitivity": "sensitive", "groupName": "dogs_information"},
+    )
+    assert created.status_code == 201, created.text
+    schema = http.get(f"/crm/v3/schemas/{type_id}").json()
+    assert schema["searchableProperties"] == ["model"]
+    assert schema["secondaryDisplayProperties"] == []
+    assert schema["requiredProperties"] == ["model"]
+    assert schema["primaryDisplayProperty"] == "model"

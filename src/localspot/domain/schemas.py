@@ -415,3 +415,30 @@ def _purge(rt: Runtime, conn: Connection, caller: Caller, key: str) -> None:
     association_definitions.purge_object_type(conn, caller.hub_id, object_type_id)
     conn.execute(delete(object_schemas).where(object_schemas.c.id == row.id))
     properties.audit_schema_change(conn, caller, rt.clock.now(), every, "purge_schema")
+
+
+_ROLE_LISTS = ("secondary_display_properties", "searchable_properties", "required_properties")
+
+
+def forget_purged_properties(conn: Connection, purged: list[tuple[int, str, str]]) -> None:
+    """Definitions purged for good (hub, object type, name) leave the display, searchable and
+    required lists of their custom object: a property created later under the same name is a
+    new one, sensitive perhaps, which none of those roles may hold."""
+    by_schema: dict[tuple[int, int], set[str]] = {}
+    for hub_id, object_type_id, name in purged:
+        if object_type_id.startswith("2-"):
+            by_schema.setdefault((hub_id, int(object_type_id[2:])), set()).add(name)
+    for (hub_id, schema_id), names in by_schema.items():
+        row = conn.execute(
+            select(object_schemas).where(
+                object_schemas.c.hub_id == hub_id, object_schemas.c.id == schema_id
+            )
+        ).first()
+        if row is None:
+            continue
+        changes: dict[str, Any] = {
+            column: [n for n in getattr(row, column) if n not in names] for column in _ROLE_LISTS
+        }
+        if row.primary_display_property in names:
+            changes["primary_display_property"] = None
+        conn.execute(update(object_schemas).where(object_schemas.c.id == row.id).values(changes))
