@@ -349,6 +349,29 @@ def test_archive_restore_and_purge(server: LocalSpotServer, http: httpx.Client, 
     )
 
 
+def test_a_merged_id_outlives_the_purge_while_its_survivor_lives(
+    server: LocalSpotServer, http: httpx.Client
+) -> None:
+    primary = _contact(http, email="keeps@example.org")
+    merged = _contact(http, email="merged@example.org")
+    response = http.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": primary, "objectIdToMerge": merged},
+    )
+    assert response.status_code == 200, response.text
+    server.advance_clock(days=91)
+    found = http.get(f"/crm/v3/objects/contacts/{merged}")
+    assert found.status_code == 200, found.text
+    assert found.json()["id"] == primary
+
+    # Once the survivor is purged in turn, the merged-away id goes with it.
+    assert http.delete(f"/crm/v3/objects/contacts/{primary}").status_code == 204
+    server.advance_clock(days=91)
+    for gone in (primary, merged):
+        reply = http.get(f"/crm/v3/objects/contacts/{gone}", params={"archived": "true"})
+        assert reply.status_code == 404, reply.text
+
+
 def test_gdpr_delete(http: httpx.Client) -> None:
     record_id = _contact(http, email="gdpr@example.org")
     response = http.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import Connection, delete, select, update
 
 from localspot import policy
 from localspot.domain import (
@@ -168,7 +168,18 @@ def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> int
 def purge_archived(conn: Connection, now_ms: int, days: int) -> int:
     # One statement: no list of ids in memory, and no IN clause past SQLite's variable limit.
     cutoff = now_ms - days * 86_400_000
+    r = records.c
+    # A merged-away id goes on resolving to the record it merged into, as long as that lives.
     result = conn.execute(
-        delete(records).where(records.c.archived.is_(True), records.c.archived_ms <= cutoff)
+        delete(records).where(
+            r.archived.is_(True), r.archived_ms <= cutoff, r.merged_into.is_(None)
+        )
     )
-    return int(result.rowcount or 0)
+    primary = records.alias("merged_into")
+    orphaned = conn.execute(
+        delete(records).where(
+            r.merged_into.is_not(None),
+            ~select(primary.c.id).where(primary.c.id == r.merged_into).exists(),
+        )
+    )
+    return int(result.rowcount or 0) + int(orphaned.rowcount or 0)
