@@ -341,3 +341,25 @@ def test_bodies_the_client_cannot_send_get_validation_errors(
     assert error["status"] == "error" and error["correlationId"]
     assert error["category"] == "VALIDATION_ERROR"
     assert error["message"] == message
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"filterGroups": {}}, "filterGroups"),
+        ({"filterGroups": ""}, "filterGroups"),
+        ({"filters": {}}, "filters"),
+        ({"filterGroups": [{"filters": {}}]}, "filterGroups[0].filters"),
+    ],
+)
+def test_an_empty_object_is_no_empty_list(
+    http: httpx.Client, body: dict[str, Any], where: str
+) -> None:
+    """Only an absent or null list reads as empty: ``{}`` matched every record."""
+    response = http.post("/crm/v3/objects/contacts/search", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["category"] == "VALIDATION_ERROR"
+    assert error["errors"] == [
+        {"message": f"{where} must be a list", "code": "INVALID_INPUT", "in": where}
+    ]

@@ -143,8 +143,14 @@ def _filters(raw: Any, where: str, per_group: int) -> tuple[Filter, ...]:
     return tuple(_filter(f, f"{where}[{i}]") for i, f in enumerate(raw))
 
 
+def _listed(raw: Any) -> Any:
+    """A list field: absent or null is empty; anything else is checked as given ({} is not
+    an empty list)."""
+    return [] if raw is None else raw
+
+
 def _groups(body: dict[str, Any], settings: Settings) -> tuple[tuple[Filter, ...], ...]:
-    raw_groups = body.get("filterGroups") or []
+    raw_groups = _listed(body.get("filterGroups"))
     if not isinstance(raw_groups, list):
         raise _bad_json("filterGroups must be a list", "filterGroups")
     if len(raw_groups) > settings.search_max_filter_groups:
@@ -163,8 +169,9 @@ def _groups(body: dict[str, Any], settings: Settings) -> tuple[tuple[Filter, ...
     for i, group in enumerate(raw_groups):
         if not isinstance(group, dict):
             raise _bad_json(f"filterGroups[{i}] must be an object", f"filterGroups[{i}]")
-        groups.append(_filters(group.get("filters") or [], f"filterGroups[{i}].filters", per_group))
-    top = _filters(body.get("filters") or [], "filters", per_group)
+        filters = _listed(group.get("filters"))
+        groups.append(_filters(filters, f"filterGroups[{i}].filters", per_group))
+    top = _filters(_listed(body.get("filters")), "filters", per_group)
     total = sum(len(g) for g in groups) + len(top)
     if total > settings.search_max_filters:
         raise validation_error(
