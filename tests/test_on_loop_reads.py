@@ -77,6 +77,14 @@ def test_reads_answer_and_audit_once_wherever_they_run(
         assert found.status_code == 200, found.text
         assert [r["id"] for r in found.json()["results"]] == [record_id]
 
+        for word in ("loop", "loop@example.org"):  # counted, and a range of the index
+            worded = http.post("/crm/v3/objects/contacts/search", json={"query": word})
+            assert worded.status_code == 200, worded.text
+            assert (worded.json()["total"], [r["id"] for r in worded.json()["results"]]) == (
+                1,
+                [record_id],
+            )
+
         missing = http.get("/crm/v3/objects/contacts/999999999")
         assert missing.status_code == 404
 

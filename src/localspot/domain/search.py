@@ -58,10 +58,14 @@ def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -
         definitions = _definitions(rt, conn, caller, object_type, request)
         reader = Reader(rt, conn, caller, object_type, Projection(request.properties))
         compiled = _compile(rt, caller, object_type, request, definitions)
-        if compiled.in_memory or request.query is not None:
-            # Opening and testing sealed candidates, or counting free-text hits, is long work.
-            leave_loop()
         compiled.plan = _with_query(conn, caller, object_type, request, compiled.plan)
+        if compiled.in_memory or (
+            request.query is not None and q.lone_words(compiled.plan) is None
+        ):
+            # Opening and testing sealed candidates, or building the SQL of many free-text
+            # words, is Python work that the store's allowance on the loop does not bound.
+            # A lone word is a few prepared statements, which it does.
+            leave_loop()
         ceiling = rt.settings.search_max_results
         limit = min(request.limit, ceiling - request.after)
         if compiled.in_memory:
