@@ -105,7 +105,7 @@ def clean_env() -> dict[str, str]:
 class Serve:
     """``localspot serve`` as a user starts it, reading what it prints."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -113,7 +113,7 @@ class Serve:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
         )
         self.printed: dict[str, str] = {}
 

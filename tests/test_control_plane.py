@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -258,6 +259,20 @@ def serve() -> Iterator[list[Serve]]:
     yield started
     for process in started:
         process.stop()
+
+
+def test_an_ephemeral_store_is_gone_once_sigterm_stopped_the_server(tmp_path: Path) -> None:
+    """Its folder holds the keys that open every sealed value."""
+    running = Serve("--ephemeral", env={"TMPDIR": str(tmp_path)})
+    try:
+        assert running.read_banner().keys() == {"hub id", "access token", "admin key"}
+        running.wait_until_listening()
+        [store] = tmp_path.iterdir()
+        assert (store / "keys.json").exists()
+    finally:
+        running.process.terminate()  # SIGTERM, as a service manager stops it
+        assert running.process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_ephemeral_prints_a_working_token(serve: list[Serve]) -> None:

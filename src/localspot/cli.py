@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -74,6 +76,10 @@ def serve(
     try:
         made = admin.bootstrap_if_empty(runtime)
         _banner(settings, made, remember=scratch is None and not settings.database_url)
+        # uvicorn shuts down gracefully on SIGTERM, then raises it again for the handler it
+        # found: SIGTERM's default would end the process before the cleanup below (leaving an
+        # ephemeral store, keys included, on disk).
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(
             create_app(runtime),
             host=settings.host,
@@ -85,6 +91,10 @@ def serve(
         runtime.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _banner(settings: Settings, made: admin.Bootstrap | None, remember: bool) -> None:
