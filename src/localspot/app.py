@@ -9,15 +9,11 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Lifespan
 
 from localspot.domain import keys, maintenance
 from localspot.domain.webhooks import worker as webhook_worker
-from localspot.errors import HubSpotError, not_implemented
 from localspot.faces import (
     associations_v4,
     control,
@@ -38,7 +34,8 @@ from localspot.faces import (
     search_v3,
     webhooks_v3,
 )
-from localspot.faces.http import RequestMiddleware, error_response
+from localspot.faces.http import RequestMiddleware
+from localspot.faces.routing import IndexedRouter
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -89,20 +86,17 @@ def _routes() -> list[BaseRoute]:
     ]
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    correlation_id = request.scope["state"]["correlation_id"]
-    if exc.status_code == 404:
-        error = not_implemented(request.method, request.url.path)
-    elif exc.status_code == 405:
-        error = HubSpotError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            f"{request.method} is not supported on {request.url.path}.",
-        )
-    else:
-        error = HubSpotError(exc.status_code, "ERROR", str(exc.detail))
-    return error_response(error, correlation_id)
+class _LocalSpot(Starlette):
+    """Starlette, with one layer around an indexed router: ``RequestMiddleware`` renders every
+    failure (HubSpot's error body, the router's 404 and 405 included), so Starlette's error and
+    exception middleware would only add two more wrappers around every request."""
+
+    def __init__(self, routes: list[BaseRoute], lifespan: Lifespan[Starlette]) -> None:
+        super().__init__(lifespan=lifespan)
+        self.router = IndexedRouter(routes, lifespan=lifespan)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestMiddleware(self.router)
 
 
 def create_app(runtime: Runtime, background: bool = True) -> Starlette:
@@ -122,12 +116,7 @@ def create_app(runtime: Runtime, background: bool = True) -> Starlette:
         for task in tasks:
             task.cancel()
 
-    app = Starlette(
-        routes=_routes(),
-        middleware=[Middleware(RequestMiddleware)],
-        exception_handlers={HTTPException: _http_error},
-        lifespan=lifespan,
-    )
+    app = _LocalSpot(_routes(), lifespan)
     app.state.runtime = runtime
     return app
 

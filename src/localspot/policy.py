@@ -7,7 +7,7 @@ it before any value enters or leaves the store; faces never filter values themse
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,7 +66,15 @@ class Caller:
     def has_any(self, acceptable: Iterable[str]) -> bool:
         return any(sc.canonical(s) in self.scopes for s in acceptable)
 
-    def require_any(self, acceptable: list[str]) -> None:
+    def for_request(self, correlation_id: str) -> Caller:
+        """This caller, for one request. A remembered caller is copied on every request, and
+        ``dataclasses.replace`` (which calls ``__init__`` through introspection) cost several
+        times this."""
+        copied = object.__new__(Caller)
+        copied.__dict__.update(self.__dict__, correlation_id=correlation_id)
+        return copied
+
+    def require_any(self, acceptable: Sequence[str]) -> None:
         if not self.has_any(acceptable):
             raise missing_scopes(
                 [sc.displayed(s) if sc.is_sensitive_scope(s) else s for s in acceptable]

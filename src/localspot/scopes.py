@@ -7,6 +7,7 @@ use is dropped, and the ticket scopes are folded onto one vocabulary. ``write`` 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Literal
 
@@ -56,14 +57,15 @@ def record_scopes(key: str, access: Access) -> list[str]:
     return [f"crm.objects.{key}.{access}"]
 
 
-def schema_read_scopes(key: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)  # asked on every definition read; object keys are few
+def schema_read_scopes(key: str) -> tuple[str, ...]:
     """Reading property definitions: any scope that touches the object will do."""
     scopes = record_scopes(key, "read") + record_scopes(key, "write")
     scopes += [f"crm.schemas.{key}.read", f"crm.schemas.{key}.write"]
     for level in ("sensitive", "highly_sensitive"):
         for access in ("read", "write"):
             scopes += sensitive_scopes(key, level, access)  # type: ignore[arg-type]
-    return list(dict.fromkeys(scopes))
+    return tuple(dict.fromkeys(scopes))
 
 
 def label_read_scopes(key: str) -> list[str]:

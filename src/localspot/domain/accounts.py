@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -296,7 +297,12 @@ def caller_for_token(store: Store, token: str, clock: Clock) -> Caller | None:
     if not token.startswith("pat-"):
         with store.read() as conn:
             return authenticate(conn, token, clock)
-    return store.remembered(("caller", hash_secret(token)), lambda c: authenticate(c, token))
+    return store.remembered(("caller", _token_hash(token)), lambda c: authenticate(c, token))
+
+
+# A token's hash never changes, so remembering it needs no invalidation (a rotated token is a
+# new string; what a hash stands for is remembered in the store's memo, which commits spend).
+_token_hash = functools.lru_cache(maxsize=1024)(hash_secret)
 
 
 # Deployment state -----------------------------------------------------------------------------

@@ -10,18 +10,23 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from localspot.domain import accounts, audit
-from localspot.errors import HubSpotError, invalid_authentication, validation_error
+from localspot.errors import (
+    HubSpotError,
+    invalid_authentication,
+    not_implemented,
+    validation_error,
+)
 from localspot.policy import Caller, SensitiveAccessDenied
 from localspot.runtime import Runtime
 from localspot.store.engine import WouldWait
@@ -77,7 +82,7 @@ class Ctx:
             caller = accounts.caller_for_token(self.store, token.strip(), self.clock)
             if caller is None:
                 raise invalid_authentication()
-            self._caller = replace(caller, correlation_id=self.correlation_id)
+            self._caller = caller.for_request(self.correlation_id)
         return self._caller
 
     def json(self) -> Any:
@@ -145,11 +150,12 @@ def _holds_nul(data: Any) -> bool:
     return False
 
 
-def _check_no_nul(request: Request) -> None:
-    """Path parameters and the query string, where a NUL would reach a SQL parameter."""
-    texts = [*request.path_params.values(), *request.query_params.keys()]
-    texts += request.query_params.values()
-    if any("\x00" in text for text in texts if isinstance(text, str)):
+def _check_no_nul(scope: Scope) -> None:
+    """Path parameters and the query string, where a NUL would reach a SQL parameter. Path
+    parameters come from the decoded path, and a query string decodes to a NUL only from
+    ``%00``, so the raw forms tell without parsing either."""
+    query = scope["query_string"]
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
         raise validation_error(f"Invalid input: {NUL_REFUSED}")
 
 
@@ -162,7 +168,10 @@ _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="localspot-work
 async def _read_body(request: Request) -> bytes:
     """The body, refused with 413 past the configured size before it is all in memory."""
     limit = request.app.state.runtime.settings.max_body_bytes
-    declared = request.headers.get("content-length", "")
+    headers = request.headers
+    declared = headers.get("content-length", "")
+    if not declared and "transfer-encoding" not in headers:
+        return b""  # HTTP/1.1: a request with neither header has no body (RFC 9112 6.3)
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     chunks, size = [], 0
@@ -184,41 +193,58 @@ def route(path: str, methods: list[str], handler: Handler, reads_only: bool = Fa
     GET routes, and POST routes that only read (``reads_only``: search, batch reads), are
     tried on the event loop first; ``_on_loop`` says how far.
     """
+    return Route(path, _Face(path, handler, reads_only), methods=methods, name=handler.__name__)
 
-    def handle(ctx: Ctx) -> Response:
+
+class _Face:
+    """A face function as a plain ASGI app. Starlette wraps a request *function* in an
+    exception-handling layer of its own on every call; ``RequestMiddleware`` renders every
+    failure already, so the route is handed an app instead."""
+
+    def __init__(self, path: str, handler: Handler, reads_only: bool) -> None:
+        self.path = path
+        self.handler = handler
+        self.reads_only = reads_only
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+    def handle(self, ctx: Ctx) -> Response:
         with ctx.runtime.store.shared_reads():
-            return handler(ctx)
+            return self.handler(ctx)
 
-    async def run(request: Request) -> Response:
-        request.scope["state"]["route"] = path
-        _check_no_nul(request)
+    async def respond(self, request: Request) -> Response:
+        request.scope["state"]["route"] = self.path
+        _check_no_nul(request.scope)
         body = await _read_body(request)
         ctx = Ctx(request, body)
         loop = asyncio.get_running_loop()
         try:
-            if request.method == "GET" or (reads_only and len(body) <= _ON_LOOP_BODY_BYTES):
+            if request.method == "GET" or (self.reads_only and len(body) <= _ON_LOOP_BODY_BYTES):
                 with contextlib.suppress(WouldWait), _on_loop(ctx.runtime):
-                    return handle(ctx)
+                    return self.handle(ctx)
             # The loop's executor directly: anyio's to_thread costs more per call than the read.
-            return await loop.run_in_executor(_WORKERS, contextvars.copy_context().run, handle, ctx)
+            return await loop.run_in_executor(
+                _WORKERS, contextvars.copy_context().run, self.handle, ctx
+            )
         except SensitiveAccessDenied as denied:
             # The one place denials reach the audit trail, after the request rolled back.
             await loop.run_in_executor(_WORKERS, audit.record_denial, ctx.runtime, denied)
             raise
-
-    run.__name__ = handler.__name__
-    return Route(path, run, methods=methods)
 
 
 # Parsing a body is work the allowance does not see: only small ones are parsed on the loop.
 _ON_LOOP_BODY_BYTES = 64 * 1024
 
 
-# TODO(perf): a GET answered from memory costs ~0.22 ms of server CPU on this kind of machine:
-# ~0.085 ms in our ASGI app (routing tries a dozen routes, two data_version reads, auth and
-# the JSON), the rest in uvicorn and the socket's two sends. Issue #2's 2 ms p50 for reading
-# one property at 16 clients needs ~0.12 ms; a first route match by prefix and one generation
-# read per request would help, the sends are the larger part.
+# TODO(perf): issue #2's 2 ms p50 for reading one property at 16 clients needs ~0.12 ms of
+# server CPU per request here; a GET answered from memory costs ~0.14 ms on SQLite (p50 2.6
+# ms) and ~0.12 ms on PostgreSQL (2.2 ms), on a machine at load 3-4. In-process our app is
+# ~65 us of it: the request log line ~17 us (the record ~8, formatting and the write ~9),
+# then a dozen items of 2-5 us (correlation id, routing, SQLite's data_version, the Response
+# and its two sends through RequestMiddleware). The rest is uvicorn and the socket: the
+# first send wakes wrk, idle while the server is the bottleneck. granian cost more (README).
 def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None]:
     """How a read is tried on the event loop, where the hop to a worker thread and back costs
     more than most reads' own work. On SQLite it may read, for a few milliseconds; on a
@@ -239,8 +265,26 @@ def error_response(error: HubSpotError, correlation_id: str) -> Response:
     return JSON(error.body(correlation_id), status_code=error.status, headers=error.headers)
 
 
+def _routing_error(scope: Scope, exc: HTTPException) -> HubSpotError:
+    """The router's 404 and 405, in HubSpot's words."""
+    request = Request(scope)
+    if exc.status_code == 404:
+        return not_implemented(request.method, request.url.path)
+    if exc.status_code == 405:
+        return HubSpotError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not supported on {request.url.path}.",
+        )
+    return HubSpotError(exc.status_code, "ERROR", str(exc.detail))
+
+
 class RequestMiddleware:
-    """Correlation ids, HubSpot error bodies for every failure, and one log line per request."""
+    """Correlation ids, HubSpot error bodies for every failure, and one log line per request.
+
+    The app's only layer around the router (see ``app``): Starlette's own error and exception
+    middleware would each wrap every request's ``send`` to do what this one does already.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -269,6 +313,9 @@ class RequestMiddleware:
             await self.app(scope, receive, send_with_header)
         except HubSpotError as exc:
             await error_response(exc, correlation_id)(scope, receive, send_with_header)
+        except HTTPException as exc:
+            error = _routing_error(scope, exc)
+            await error_response(error, correlation_id)(scope, receive, send_with_header)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             # Only the type is logged: the text of an exception may quote a value.
             log.error(

@@ -61,6 +61,9 @@ class _Attempt:
         return self.exceeded
 
 
+# The generation a ``shared_reads`` block has not read yet.
+_UNREAD = object()
+
 _ATTEMPT: ContextVar[_Attempt | None] = ContextVar("localspot_attempt", default=None)
 
 
@@ -111,9 +114,12 @@ class Store:
         A request authenticates and then reads: one connection checkout, BEGIN and COMMIT
         instead of two. A write ends the shared transaction first, so that reads after it
         see what it wrote; reads inside a write do not share.
+
+        ``remembered`` reads the generation once in the block (until a write): the token's
+        caller and the definitions a request then looks up are as of one moment, its start.
         """
         local = self._local
-        local.sharing, local.shared = True, None
+        local.sharing, local.shared, local.pinned = True, None, _UNREAD
         try:
             yield
         finally:
@@ -245,6 +251,7 @@ class Store:
                 yield from _committed(conn, None)
         finally:
             local.writing -= 1
+            local.pinned = _UNREAD  # what it wrote is a new generation to this request too
 
     def generation(self) -> int | None:
         """A number that changes whenever a commit that a remembered value could depend on is
@@ -271,7 +278,7 @@ class Store:
     def remembered(self, key: Any, load: Callable[[Connection], T]) -> T:
         """``load(conn)`` in a read transaction, or its value from an earlier call when nothing
         has committed since (see ``memo``). ``key`` names everything the value depends on."""
-        generation = None if getattr(self._local, "writing", 0) else self.generation()
+        generation = None if getattr(self._local, "writing", 0) else self._pinned_generation()
         if generation is None:
             with self.read() as conn:
                 return load(conn)
@@ -282,6 +289,14 @@ class Store:
                 return load(conn)
 
         return self._memo.get(key, generation, fresh)
+
+    def _pinned_generation(self) -> int | None:
+        local = self._local
+        if not getattr(local, "sharing", False):
+            return self.generation()
+        if local.pinned is _UNREAD:
+            local.pinned = self.generation()
+        return local.pinned  # type: ignore[no-any-return]
 
     def remembered_in(self, conn: Connection, key: Any, load: Callable[[Connection], T]) -> T:
         """``remembered``, for code handed a connection: inside a write transaction the value
