@@ -27,6 +27,7 @@ from tests.oauth_helpers import (
 )
 
 READ = "crm.objects.contacts.read"
+WRITE = "crm.objects.contacts.write"
 SCHEMA_WRITE = "crm.schemas.contacts.write"
 SENSITIVE_WRITE = "crm.objects.contacts.sensitive.write"
 
@@ -336,3 +337,56 @@ def test_access_token_info_has_a_signed_access_token(server: LocalSpotServer) ->
     assert again["signed_access_token"] == signed
     # The older fields stay, and the v3 client still reads them.
     assert _oauth(server).oauth.access_tokens_api.get(tokens["access_token"]).hub_id == hub_id
+
+
+@pytest.mark.parametrize("revoked_by", ["denied review", "scope dropped from the app"])
+def test_a_revoked_sensitive_scope_leaves_issued_tokens_at_once(
+    server: LocalSpotServer, revoked_by: str
+) -> None:
+    app = new_public_app(server, [READ, WRITE, SENSITIVE_READ, SCHEMA_WRITE, SENSITIVE_WRITE])
+    _, email = new_user(server)
+    tokens = exchange(
+        server,
+        app,
+        install(server, app, email, [READ, WRITE, SENSITIVE_READ, SCHEMA_WRITE, SENSITIVE_WRITE]),
+    ).json()
+    with _bearer(server, tokens["access_token"]) as api:
+        made = api.post(
+            "/crm/v3/properties/contacts",
+            json={
+                "name": "passport_number",
+                "label": "Passport",
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "contactinformation",
+                "dataSensitivity": "sensitive",
+            },
+        )
+        assert made.status_code == 201, made.text
+        path = "/crm/v3/objects/contacts"
+        created = api.post(path, json={"properties": {"passport_number": "P-REVOKED-1"}})
+        assert created.status_code == 201, created.text
+        read = f"{path}/{created.json()['id']}?properties=passport_number"
+        assert api.get(read).json()["properties"]["passport_number"] == "P-REVOKED-1"
+
+        if revoked_by == "denied review":
+            server.control("POST", f"/public-apps/{app.id}/scope-reviews/{SENSITIVE_READ}/deny")
+        else:
+            kept = [READ, WRITE, SCHEMA_WRITE, SENSITIVE_WRITE]
+            server.control("PATCH", f"/public-apps/{app.id}", json={"requiredScopes": kept})
+        refused = api.get(read)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["category"] == "MISSING_SCOPES"
+        assert "P-REVOKED" not in refused.text
+        # The scopes it did not touch still work.
+        assert api.get(f"{path}/{created.json()['id']}").status_code == 200
+
+    info = _oauth(server).oauth.access_tokens_api.get(tokens["access_token"])
+    assert set(info.scopes) == {READ, WRITE, SCHEMA_WRITE, SENSITIVE_WRITE}
+    refreshed = refresh(server, app, tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    assert set(refreshed.json()["scopes"]) == {READ, WRITE, SCHEMA_WRITE, SENSITIVE_WRITE}
+    with _bearer(server, refreshed.json()["access_token"]) as api:
+        assert api.get(read).status_code == 403
+    asking = refresh(server, app, tokens["refresh_token"], scope=f"{READ} {SENSITIVE_READ}")
+    assert asking.status_code == 400, asking.text

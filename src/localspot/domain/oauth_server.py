@@ -245,6 +245,9 @@ class Validator(RequestValidator):  # type: ignore[misc]
             .one()
         )
         request.install = dict(install)
+        request.install["scopes"] = oauth_tokens.live_scopes(
+            self.conn, client.app["id"], install["scopes"]
+        )
         return True
 
     def get_original_scopes(self, refresh_token: str, request: Request, *a: Any, **k: Any) -> Any:
