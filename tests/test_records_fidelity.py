@@ -349,6 +349,36 @@ def test_archive_restore_and_purge(server: LocalSpotServer, http: httpx.Client, 
     )
 
 
+def test_merging_a_record_whose_sensitive_value_was_cleared_needs_no_sensitive_scope(
+    server: LocalSpotServer,
+    http: httpx.Client,
+    full_app,  # type: ignore[no-untyped-def]
+) -> None:
+    add_property(http, "contacts", "contactinformation")
+    plain = server.new_app(
+        ["crm.objects.contacts.read", "crm.objects.contacts.write"], hub_id=full_app.hub_id
+    )
+    holder = _contact(http, email="holds@example.org", passport_number="P-MERGE-1")
+    cleared = _contact(http, email="cleared@example.org", passport_number="P-MERGE-2")
+    assert http.patch(
+        f"/crm/v3/objects/contacts/{cleared}", json={"properties": {"passport_number": ""}}
+    ).is_success
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {plain.token}"}
+    ) as api:
+        for target in (holder, cleared):
+            throwaway = api.post("/crm/v3/objects/contacts", json={"properties": {}}).json()["id"]
+            response = api.post(
+                "/crm/v3/objects/contacts/merge",
+                json={"primaryObjectId": target, "objectIdToMerge": throwaway},
+            )
+            if target == holder:  # it carries a sensitive value: the write scope it needs
+                assert response.status_code == 403, response.text
+                assert response.json()["category"] == "MISSING_SCOPES"
+            else:
+                assert response.status_code == 200, response.text
+
+
 def test_a_merged_id_outlives_the_purge_while_its_survivor_lives(
     server: LocalSpotServer, http: httpx.Client
 ) -> None:

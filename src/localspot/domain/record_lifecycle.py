@@ -41,7 +41,8 @@ def merge(
         both = record_store.load_values(
             conn, rt.protector, caller.hub_id, object_type, [primary.id, merged.id], every.values()
         )
-        involved = {*both[primary.id], *both[merged.id]}
+        # A value cleared with "" is carried no more.
+        involved = {n for values in both.values() for n, v in values.items() if v}
         policy.check_values(caller, object_type.id, [every[n] for n in involved], "write")
         record_store.release_unique(conn, [merged.id])
         changes = [
