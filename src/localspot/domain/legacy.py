@@ -2,9 +2,10 @@
 
 The same records, values and history as v3, read and written through the same store and
 Writer. What differs is decided by the policy for a caller whose generation is ``legacy``:
-sensitive values are neither shown nor changed (SPEC Part B8), and legacy search refuses
-callers that hold sensitive scopes (Part B9). Values come back in the legacy forms: dates and
-datetimes as epoch milliseconds, and each property with its versions.
+sensitive values are neither shown nor changed (SPEC Part B8), and legacy search
+(``legacy_search``) refuses callers that hold sensitive scopes (Part B9). Values come back in
+the legacy forms: dates and datetimes as epoch milliseconds, and each property with its
+versions.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from localspot import policy
 from localspot.domain import association_types as at
@@ -26,11 +27,9 @@ from localspot.domain.values import parse_datetime_ms
 from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
-from localspot.store.schema import record_associations, record_values, records
+from localspot.store.schema import record_associations, records
 
 MAX_COUNT = 100
-# What contacts v1 search/query matches: email, names, phone number and company name.
-CONTACT_SEARCH_PROPERTIES = ("email", "firstname", "lastname", "phone", "company")
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,7 @@ class LegacyPage:
     next_time_ms: int = 0  # recently-updated listings continue from a time as well
 
 
-def _active(hub_id: int, object_type: ObjectType) -> Any:
+def active_records(hub_id: int, object_type: ObjectType) -> Any:
     return and_(
         records.c.hub_id == hub_id,
         records.c.object_type_id == object_type.id,
@@ -237,13 +236,13 @@ def list_all(
     names: list[str] | None,
 ) -> LegacyPage:
     """Records in id order, starting after ``after_id``."""
-    _check_count(count)
+    check_count(count)
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
         rows = conn.execute(
             select(records)
-            .where(_active(caller.hub_id, object_type), records.c.id > after_id)
+            .where(active_records(caller.hub_id, object_type), records.c.id > after_id)
             .order_by(records.c.id)
             .limit(count + 1)
         ).all()
@@ -262,11 +261,11 @@ def list_recent(
     names: list[str] | None,
 ) -> LegacyPage:
     """Records newest change first; a page continues below (time offset, id offset)."""
-    _check_count(count)
+    check_count(count)
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
-        query = select(records).where(_active(caller.hub_id, object_type))
+        query = select(records).where(active_records(caller.hub_id, object_type))
         if time_offset is not None:
             below = records.c.updated_ms < time_offset
             if vid_offset is not None:
@@ -283,7 +282,7 @@ def list_recent(
         return LegacyPage(reader.load(page), len(rows) > count, last_id, last_ms)
 
 
-def _check_count(count: int, name: str = "count") -> None:
+def check_count(count: int, name: str = "count") -> None:
     if count < 1 or count > MAX_COUNT:
         raise validation_error(
             f"{name} must be between 1 and {MAX_COUNT}", context={name: [str(count)]}
@@ -428,94 +427,3 @@ def delete(rt: Runtime, caller: Caller, object_key: str, key: str) -> int:
         record_store.release_unique(conn, [row.id])
         query_index.archived(conn, [row.id])
         return int(row.id)
-
-
-# Search -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    records: list[LegacyRecord]
-    total: int
-    has_more: bool
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_contacts(
-    rt: Runtime, caller: Caller, q: str, offset: int, count: int, names: list[str] | None
-) -> Found:
-    """Contacts whose email, name, phone or company contains every word of ``q``.
-
-    Only non-sensitive definitions are searched: the policy has refused any caller that could
-    see sensitive data, and sensitive values have no plaintext to match anyway.
-    """
-    _check_count(count)
-    if offset < 0:
-        raise validation_error("offset must not be negative", context={"offset": [str(offset)]})
-    with rt.store.read() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, "contacts")
-        policy.check_legacy_search(caller, object_type.id)
-        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
-        searched = policy.legacy_visible(
-            property_lookup.definitions_by_name(
-                conn, caller.hub_id, object_type, list(CONTACT_SEARCH_PROPERTIES)
-            ).values()
-        )
-        ids = [d.id for d in searched]
-        condition = _active(caller.hub_id, object_type)
-        words = q.split()
-        if not ids and words:
-            return Found([], 0, False)
-        for word in words:
-            condition = and_(
-                condition,
-                exists().where(
-                    record_values.c.record_id == records.c.id,
-                    record_values.c.property_id.in_(ids),
-                    record_values.c.value_norm.like(_like(word), escape="\\"),
-                ),
-            )
-        total = conn.scalar(select(func.count()).select_from(records).where(condition)) or 0
-        rows = conn.execute(
-            select(records).where(condition).order_by(records.c.id).offset(offset).limit(count)
-        ).all()
-        return Found(reader.load(rows), int(total), offset + len(rows) < total)
-
-
-def companies_by_domain(
-    rt: Runtime, caller: Caller, domain: str, after_id: int, limit: int, names: list[str]
-) -> LegacyPage:
-    """Companies whose ``domain`` is exactly ``domain`` (case-insensitive), in id order."""
-    _check_count(limit, "limit")
-    with rt.store.read() as conn:
-        object_type = object_types.resolve(conn, caller.hub_id, "companies")
-        policy.check_legacy_search(caller, object_type.id)
-        reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=True)
-        searched = policy.legacy_visible(
-            property_lookup.definitions_by_name(
-                conn, caller.hub_id, object_type, ["domain"]
-            ).values()
-        )
-        if not searched:
-            return LegacyPage([], False, after_id)
-        rows = conn.execute(
-            select(records)
-            .where(
-                _active(caller.hub_id, object_type),
-                records.c.id > after_id,
-                exists().where(
-                    record_values.c.record_id == records.c.id,
-                    record_values.c.property_id == searched[0].id,
-                    record_values.c.value_norm == domain.strip().lower(),
-                ),
-            )
-            .order_by(records.c.id)
-            .limit(limit + 1)
-        ).all()
-        page = rows[:limit]
-        last = page[-1].id if page else after_id
-        return LegacyPage(reader.load(page), len(rows) > limit, last)

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from localspot.domain import legacy
+from localspot.domain import legacy, legacy_search
 from localspot.domain.legacy import LegacyRecord, Version
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.faces.http import JSON, Ctx, no_content
@@ -245,7 +245,9 @@ def search(ctx: Ctx) -> Response:
         raise validation_error("q is required", context={"q": []})
     who = caller(ctx)
     offset = int_param(ctx, "offset", 0) or 0
-    found = legacy.search_contacts(ctx.runtime, who, q, offset, count_param(ctx), names_param(ctx))
+    found = legacy_search.search_contacts(
+        ctx.runtime, who, q, offset, count_param(ctx), names_param(ctx)
+    )
     shown = names_param(ctx)
     return JSON(
         {

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from localspot.domain import legacy
+from localspot.domain import legacy, legacy_search
 from localspot.domain.legacy import LegacyRecord, Version
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.faces.http import JSON, Ctx, no_content
@@ -146,7 +146,9 @@ def companies_by_domain(ctx: Ctx) -> Response:
     if not isinstance(after, int) or isinstance(after, bool):
         raise validation_error("offset.companyId must be a whole number")
     who = caller(ctx)
-    page = legacy.companies_by_domain(ctx.runtime, who, ctx.path["domain"], after, limit, names)
+    page = legacy_search.companies_by_domain(
+        ctx.runtime, who, ctx.path["domain"], after, limit, names
+    )
     return JSON(
         {
             "results": [company(r, who.hub_id) for r in page.records],
