@@ -148,6 +148,44 @@ def test_enumeration_date_and_number_errors_in_hubspots_shape(http: httpx.Client
     )
 
 
+@pytest.mark.parametrize("sensitivity", ["non_sensitive", "sensitive"])
+def test_number_values_are_ascii_decimals(http: httpx.Client, sensitivity: str) -> None:
+    """Python's float() also reads "1_000", Unicode digits and "infinity": none of them is a
+    number a HubSpot client sends, and each was stored as written and compared as a number."""
+    add_property(
+        http,
+        "contacts",
+        "contactinformation",
+        name="shoe",
+        sensitivity=sensitivity,
+        type="number",
+        fieldType="number",
+    )
+    for good, stored in (
+        ("42", "42"),
+        ("-1.5", "-1.5"),
+        (".5", ".5"),
+        ("1e3", "1e3"),
+        (" 7 ", "7"),
+    ):
+        created = http.post("/crm/v3/objects/contacts", json={"properties": {"shoe": good}})
+        assert created.status_code == 201, (good, created.text)
+        assert created.json()["properties"]["shoe"] == stored
+    for bad in ("1_000", "\u0663", "infinity", "0x10", "1.5.2", "5-", "+"):
+        refused = http.post("/crm/v3/objects/contacts", json={"properties": {"shoe": bad}})
+        assert refused.status_code == 400, (bad, refused.text)
+        [problem] = json.loads(refused.json()["message"].split(": ", 1)[1])
+        assert problem["error"] == "INVALID_INTEGER"
+        if sensitivity == "sensitive":
+            assert bad not in refused.text
+    search = http.post(
+        "/crm/v3/objects/contacts/search",
+        json={"filters": [{"propertyName": "shoe", "operator": "EQ", "value": "1_000"}]},
+    )
+    assert search.status_code == 400
+    assert search.json()["category"] == "VALIDATION_ERROR"
+
+
 def test_null_is_ignored_and_empty_string_clears(http: httpx.Client) -> None:
     record_id = _contact(http, email="n@example.org", firstname="Nia")
     kept = http.patch(

@@ -32,7 +32,7 @@ from localspot.domain.records import Projection, Reader
 from localspot.domain.search_eval import Condition, Kind, kind_of
 from localspot.domain.search_request import Filter, SearchRequest, SortRule, parse
 from localspot.domain.search_run import Compiled, in_memory, in_store
-from localspot.domain.values import ms_to_iso, parse_datetime_ms
+from localspot.domain.values import ms_to_iso, parse_datetime_ms, parse_number
 from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
@@ -155,11 +155,8 @@ def _number(definition: Any, operator: str, text: str) -> float:
         if ms is None:
             raise _invalid(definition, operator, "epoch milliseconds or an ISO 8601 date")
         return float(ms)
-    try:
-        number = float(text)
-    except ValueError:
-        raise _invalid(definition, operator, "a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
+    number = parse_number(text)
+    if number is None:
         raise _invalid(definition, operator, "a finite number")
     return number
 

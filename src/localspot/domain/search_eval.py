@@ -7,13 +7,12 @@ opened value instead, with the same semantics the SQL compiler gives plaintext c
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from localspot.domain.search_terms import terms_of, wildcard_match
-from localspot.domain.values import parse_datetime_ms
+from localspot.domain.values import parse_datetime_ms, parse_number
 
 # How values of a property compare: case-insensitive text, exact text (enumerations),
 # option sets (multi-checkbox), or numbers (numbers; dates and datetimes as epoch ms; 0/1).
@@ -55,11 +54,7 @@ def number_of(definition: Any, text: str) -> float | None:
     if definition.type == "datetime":
         ms = parse_datetime_ms(text)
         return float(ms) if ms is not None else None
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    return parse_number(text)
 
 
 def _positive(cond: Condition, text: str) -> bool:

@@ -128,7 +128,7 @@ def check(definition: Any, text: str, previous: str | None, sensitive: bool) -> 
             )
         return Stored(text, text[:VALUE_NORM_CHARS].lower(), None)
     if kind == "number":
-        number = _number(text)
+        number = parse_number(text)
         if number is None:
             return Problem(
                 definition.name, "INVALID_INTEGER", f"{subject} was not a valid number.", shown
@@ -161,11 +161,17 @@ def check(definition: Any, text: str, previous: str | None, sensitive: bool) -> 
     return Stored(text, text[:VALUE_NORM_CHARS].lower(), None)
 
 
-def _number(text: str) -> float | None:
-    try:
-        number = float(text.strip())
-    except ValueError:
+# A decimal number in ASCII, as a JSON or Java client writes one. ``float`` alone also reads
+# "1_000", Unicode digits ("٣") and "infinity", which no HubSpot client sends as a number.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str) -> float | None:
+    """The finite number ``text`` spells as a decimal (surrounding whitespace aside), or None."""
+    text = text.strip()
+    if not _DECIMAL.fullmatch(text):
         return None
+    number = float(text)
     return number if math.isfinite(number) else None
 
 
