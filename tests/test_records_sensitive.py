@@ -226,6 +226,42 @@ def test_write_only_scope_hides_the_value_in_the_write_response(server, full_app
     assert "P-9" not in created.text
 
 
+@pytest.mark.parametrize("may_read", [False, True])
+def test_writing_the_held_value_tells_a_write_only_caller_nothing(  # type: ignore[no-untyped-def]
+    server: LocalSpotServer, full_app, may_read: bool
+) -> None:
+    """A write of the value already held changes nothing for a reader; for a caller who may
+    only write, it counts as a change (new modified date, history entry): an unchanged date
+    told such a caller that a guessed value was right."""
+    with http_client(server, full_app) as http:
+        add_property(http, "contacts", "contactinformation", hasUniqueValue=True)
+        held = http.post(
+            "/crm/v3/objects/contacts",
+            json={"properties": {"email": "g@example.org", "passport_number": "P-GUESS"}},
+        ).json()
+    read_scope, write_scope = SENSITIVE["contacts"]
+    scopes = [*BASE_SCOPES["contacts"], write_scope, *([read_scope] if may_read else [])]
+    writer = server.new_app(scopes, hub_id=full_app.hub_id)
+    server.advance_clock(seconds=1)
+    with http_client(server, writer) as http:
+        patched = http.patch(
+            f"/crm/v3/objects/contacts/{held['id']}",
+            json={"properties": {"passport_number": "P-GUESS"}},
+        )
+    assert patched.status_code == 200, patched.text
+    with http_client(server, full_app) as http:
+        history = http.get(
+            f"/crm/v3/objects/contacts/{held['id']}",
+            params={"propertiesWithHistory": "passport_number"},
+        ).json()["propertiesWithHistory"]["passport_number"]
+    if may_read:
+        assert patched.json()["updatedAt"] == held["updatedAt"]
+        assert len(history) == 1
+    else:
+        assert patched.json()["updatedAt"] != held["updatedAt"]
+        assert [h["value"] for h in history] == ["P-GUESS", "P-GUESS"]
+
+
 def test_sdks_read_and_write_sensitive_values(server, full_app) -> None:  # type: ignore[no-untyped-def]
     _setup(server, full_app, "contacts")
     sdk = sdk_client(server, full_app)

@@ -228,6 +228,16 @@ def may_read_value(caller: Caller, object_type_id: str, sensitivity: str) -> boo
     return caller.has_any(sc.sensitive_scopes(key, sensitivity, "read"))  # type: ignore[arg-type]
 
 
+def may_skip_unchanged(caller: Caller, object_type_id: str, sensitivity: str) -> bool:
+    """Whether a write of the value a record already holds may change nothing.
+
+    Skipping it shows: the modified date stays, and no history entry or event is made. A
+    caller who may write a value but not read it would learn from that whether a guess was
+    right, so for such a caller every write of the value counts.
+    """
+    return may_read_value(caller, object_type_id, sensitivity)
+
+
 def may_name_holder(caller: Caller, object_type_id: str, sensitivity: str) -> bool:
     """Whether a unique-value clash may name the record holding the value.
 

@@ -259,6 +259,7 @@ class Writer:
             Change(row.id, d, previous.get(d.name), s)
             for d, s in checked
             if previous.get(d.name) != s.text
+            or not policy.may_skip_unchanged(self.caller, self.object_type.id, d.data_sensitivity)
         ]
         if not changes:
             # Nothing to change leaves the record as it was, its modified date included.
