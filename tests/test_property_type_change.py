@@ -100,6 +100,27 @@ def test_string_to_number_with_a_non_numeric_value_is_refused_and_changes_nothin
     assert _values(http, [secret, five]) == ["FORMSECRET5", "5"]
 
 
+@pytest.mark.parametrize("sensitivity", ["non_sensitive", "sensitive"])
+def test_a_value_left_on_a_merged_away_record_does_not_block_a_type_change(
+    http: httpx.Client, sensitivity: str
+) -> None:
+    """A merged-away record's id answers for the survivor, so its own values can never be
+    changed or cleared: counting them as misfits refused the change until the purge."""
+    add_property(http, "contacts", "contactinformation", name="pn", sensitivity=sensitivity)
+    survivor, merged_away = _contacts(http, [None, "ACCT-XYZ"])
+    merged = http.post(
+        "/crm/v3/objects/contacts/merge",
+        json={"primaryObjectId": survivor, "objectIdToMerge": merged_away},
+    )
+    assert merged.status_code == 200, merged.text
+    cleared = http.patch(f"/crm/v3/objects/contacts/{survivor}", json={"properties": {"pn": ""}})
+    assert cleared.status_code == 200, cleared.text
+
+    changed = http.patch(f"{BASE}/pn", json=TO_NUMBER)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["type"] == "number"
+
+
 def test_sensitive_string_to_datetime_keeps_equality_exact(http: httpx.Client) -> None:
     """Equality on a sealed value goes through the blind index, which is over the value in the
     type's normal form: an epoch-ms string must be indexed as the datetime it now is."""

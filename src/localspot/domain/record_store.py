@@ -445,10 +445,14 @@ def _derived(
 def stored_texts(
     conn: Connection, protector: Protector, hub_id: int, object_type: ObjectType, definition: Any
 ) -> list[tuple[int, str]]:
-    """(record id, value) for every record holding a value of ``definition``, archived too."""
+    """(record id, value) for every record holding a value of ``definition``, archived too
+    (a restore brings them back), but not merged away: no one can read, change or restore
+    those values again, since their record's id answers for the record it merged into."""
     rows = fetch(
         conn,
-        "SELECT record_id, value, value_ct FROM record_values WHERE property_id = ?",
+        "SELECT v.record_id, v.value, v.value_ct FROM record_values v "
+        "JOIN records r ON r.id = v.record_id "
+        "WHERE v.property_id = ? AND r.merged_into IS NULL",
         (definition.id,),
     )
     out = []
