@@ -130,7 +130,7 @@ class Serve:
             except queue.Empty:
                 continue
             key, sep, value = line.strip().partition(":")
-            if sep and key in ("hub id", "access token", "admin key"):
+            if sep and key in ("hub id", "access token", "admin key", "store"):
                 self.printed[key] = value.strip()
         return self.printed
 

@@ -199,6 +199,27 @@ def cli(data_dir: Path, *args: str, ok: bool = True) -> Any:
     return json.loads(done.stdout)
 
 
+def test_cli_says_when_it_makes_a_new_store(tmp_path: Path) -> None:
+    """A forgotten or mistyped --data-dir would otherwise answer from an empty store."""
+
+    def run() -> subprocess.CompletedProcess[str]:
+        command = [
+            sys.executable,
+            "-m",
+            "localspot",
+            "accounts",
+            "list",
+            "--data-dir",
+            str(tmp_path),
+        ]
+        return subprocess.run(command, capture_output=True, text=True, env=clean_env(), timeout=60)
+
+    first, second = run(), run()
+    assert first.returncode == second.returncode == 0
+    assert f"no store in {tmp_path.resolve()}; making a new one" in first.stderr
+    assert "no store" not in second.stderr
+
+
 def test_cli_manages_accounts_apps_and_clock(tmp_path: Path) -> None:
     made = cli(tmp_path, "accounts", "create", "--name", "Clinic", "--tier", "professional")
     hub_id = str(made["hubId"])
@@ -265,10 +286,15 @@ def test_an_ephemeral_store_is_gone_once_sigterm_stopped_the_server(tmp_path: Pa
     """Its folder holds the keys that open every sealed value."""
     running = Serve("--ephemeral", env={"TMPDIR": str(tmp_path)})
     try:
-        assert running.read_banner().keys() == {"hub id", "access token", "admin key"}
+        printed = running.read_banner()
+        assert printed.keys() == {"hub id", "access token", "admin key", "store"}
         running.wait_until_listening()
         [store] = tmp_path.iterdir()
         assert (store / "keys.json").exists()
+        # The banner tells where it is, so that the CLI can reach it.
+        assert printed["store"] == f"{store.resolve()} (removed at exit)"
+        [account] = cli(store, "accounts", "list")
+        assert account["hubId"] == int(printed["hub id"])
     finally:
         running.process.terminate()  # SIGTERM, as a service manager stops it
         assert running.process.wait(timeout=30) == 128 + signal.SIGTERM
@@ -279,7 +305,7 @@ def test_serve_ephemeral_prints_a_working_token(serve: list[Serve]) -> None:
     running = Serve("--ephemeral")
     serve.append(running)
     printed = running.read_banner()
-    assert printed.keys() == {"hub id", "access token", "admin key"}
+    assert printed.keys() == {"hub id", "access token", "admin key", "store"}
     running.wait_until_listening()
     headers = {"Authorization": f"Bearer {printed['access token']}"}
     listed = httpx.get(running.url + "/crm/v3/properties/contacts", headers=headers)

@@ -123,6 +123,12 @@ def _banner(settings: Settings, made: admin.Bootstrap | None, remember: bool) ->
     elif saved.exists():
         creds = json.loads(saved.read_text())
     typer.echo(f"LocalSpot listening on {settings.base_url}")
+    if not settings.database_url:
+        # The CLI works on ./localspot-data unless told otherwise: an ephemeral store's folder
+        # is the one thing a user could not find out.
+        where = settings.data_dir.resolve()
+        typer.echo(f"  store:         {where}{'' if remember else ' (removed at exit)'}")
+        typer.echo(f"  cli:           localspot ... --data-dir {where}")
     if creds:
         typer.echo(f"  hub id:        {creds['hubId']}")
         typer.echo(f"  access token:  {creds['accessToken']}")

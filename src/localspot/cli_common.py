@@ -26,7 +26,14 @@ def settings_for(data_dir: Path | str | None, database_url: str | None, **extra:
 
 
 def open_runtime(data_dir: Path | str | None, database_url: str | None) -> Runtime:
-    return Runtime.open(settings_for(data_dir, database_url))
+    settings = settings_for(data_dir, database_url)
+    if not settings.database_url and not settings.sqlite_file.exists():
+        # Said aloud: a mistyped or forgotten --data-dir (an --ephemeral server's folder, say)
+        # would otherwise answer from an empty store as if it were the one meant.
+        typer.echo(
+            f"localspot: no store in {settings.data_dir.resolve()}; making a new one", err=True
+        )
+    return Runtime.open(settings)
 
 
 def echo(data: Any) -> None:

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
                 if url.startswith(prefix):
                     return "postgresql+psycopg://" + url[len(prefix) :]
             return url
-        return f"sqlite:///{(self.data_dir / 'localspot.db').resolve()}"
+        return f"sqlite:///{self.sqlite_file.resolve()}"
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The embedded store's file, in the data folder."""
+        return self.data_dir / "localspot.db"
 
     @property
     def base_url(self) -> str:
