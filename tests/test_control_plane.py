@@ -6,6 +6,7 @@ import json
 import re
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -201,23 +202,17 @@ def cli(data_dir: Path, *args: str, ok: bool = True) -> Any:
 
 def test_cli_says_when_it_makes_a_new_store(tmp_path: Path) -> None:
     """A forgotten or mistyped --data-dir would otherwise answer from an empty store."""
+    folder = tmp_path / "new"
+    command = [sys.executable, "-m", "localspot", "accounts", "list", "--data-dir", str(folder)]
 
     def run() -> subprocess.CompletedProcess[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "localspot",
-            "accounts",
-            "list",
-            "--data-dir",
-            str(tmp_path),
-        ]
         return subprocess.run(command, capture_output=True, text=True, env=clean_env(), timeout=60)
 
     first, second = run(), run()
     assert first.returncode == second.returncode == 0
-    assert f"no store in {tmp_path.resolve()}; making a new one" in first.stderr
+    assert f"no store in {folder.resolve()}; making a new one" in first.stderr
     assert "no store" not in second.stderr
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # no one else may read the store
 
 
 def test_cli_manages_accounts_apps_and_clock(tmp_path: Path) -> None:

@@ -36,7 +36,9 @@ class Runtime:
         from localspot.domain import keys  # keys works on a Runtime; imported late
 
         if not settings.database_url:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            # Only its owner may look in: the store holds every non-sensitive value in plain
+            # text, and keys.json beside it opens the rest.
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         store = Store(settings.sqlalchemy_url)
         store.migrate()
 
