@@ -69,6 +69,12 @@ _FIND_SQL = (
 )
 
 
+def record_row(row: tuple[Any, ...]) -> RecordRow:
+    """A records row read on the driver's cursor (all its columns, in order): SQLite gives
+    ``archived`` as 0 or 1."""
+    return RecordRow(*row[:5], bool(row[5]), *row[6:])
+
+
 def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
     """A record row by id, following merges to the surviving record."""
     for _ in range(MAX_MERGE_DEPTH):
@@ -77,7 +83,7 @@ def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int)
             return None
         row = found[0]
         if row[7] is None:
-            return RecordRow(*row[:5], bool(row[5]), *row[6:])
+            return record_row(row)
         record_id = row[7]
     return None
 

@@ -12,12 +12,14 @@ from sqlalchemy import Connection, select
 
 from localspot.domain import record_store
 from localspot.domain.object_types import ObjectType
+from localspot.domain.record_store import record_row
 from localspot.domain.search_eval import Condition, matches, sort_key
 from localspot.domain.search_request import SearchRequest
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store import search_prepared as prepared
 from localspot.store import search_sql as q
+from localspot.store.driver import fetch_built
 from localspot.store.query_terms import COUNTED_PREFIX
 from localspot.store.schema import records
 
@@ -44,7 +46,7 @@ def in_store(
     words = q.lone_words(plan)
     if words is not None:
         return _words(conn, sqlite, plan, words, after, limit)
-    rows = conn.execute(*prepared.page(plan, sqlite, after, limit)).all()
+    rows = [record_row(r) for r in fetch_built(conn, *prepared.page(plan, sqlite, after, limit))]
     # A page that is not full, and not past the end, tells the total by itself.
     if 0 < len(rows) < limit or (after == 0 and not rows):
         return rows, after + len(rows)
@@ -54,7 +56,7 @@ def in_store(
     # warm and over 100 ms cold, most of issue #4's range+sort time now that the page walks
     # the sort index; record_id in the value indexes would halve it, a live flag beside the
     # values (kept on archive) would make it index-only.
-    total = conn.execute(*prepared.count(plan, sqlite)).scalar_one()
+    [(total,)] = fetch_built(conn, *prepared.count(plan, sqlite))
     return rows, int(total)
 
 
@@ -71,15 +73,16 @@ def _words(
     way costs less for that many hits."""
     statements, params = q.lone_word_statements(), q.lone_word_params(words)
     counted = len(words.word) <= COUNTED_PREFIX
-    total = int(conn.execute(statements["counted" if counted else "ranged"], params).scalar_one())
+    [(total,)] = fetch_built(conn, statements["counted" if counted else "ranged"], params)
+    total = int(total)
     if total <= after:
         return [], total
-    low, high = conn.execute(statements["span"], params).one()
+    [(low, high)] = fetch_built(conn, statements["span"], params)
     span = high - low + 1 if low is not None else 0
     # The walk probes about (after + limit) * span / total records.
     if plan.sort is None and (after + limit) * span <= max(_WALK_PROBES, total) * total:
-        walked = conn.execute(statements["walk"], {**params, "offset": after, "limit": limit})
-        return walked.all(), total
+        walked = fetch_built(conn, statements["walk"], {**params, "offset": after, "limit": limit})
+        return [record_row(r) for r in walked], total
     return conn.execute(q.page_query(plan, sqlite, after, limit)).all(), total
 
 
