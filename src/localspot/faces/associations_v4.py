@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from localspot.clock import iso
+from localspot.domain import association_batches, associations
 from localspot.domain import association_definitions as definitions
-from localspot.domain import associations
-from localspot.domain.associations import BatchOutcome
+from localspot.domain.association_batches import BatchOutcome
 from localspot.errors import validation_error
 from localspot.faces.http import JSON, Ctx, no_content, route
 
@@ -114,13 +114,15 @@ def _pair(ctx: Ctx) -> tuple[str, str]:
 
 def batch_create(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
-    outcome = associations.batch_create(ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object())
+    outcome = association_batches.batch_create(
+        ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object()
+    )
     return _batch(ctx, started, outcome, 201)
 
 
 def batch_create_default(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
-    outcome = associations.batch_create_default(
+    outcome = association_batches.batch_create_default(
         ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object()
     )
     return _batch(ctx, started, outcome, 200)
@@ -128,17 +130,21 @@ def batch_create_default(ctx: Ctx) -> Response:
 
 def batch_read(ctx: Ctx) -> Response:
     started = iso(ctx.clock.now())
-    outcome = associations.batch_read(ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object())
+    outcome = association_batches.batch_read(
+        ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object()
+    )
     return _batch(ctx, started, outcome, 200)
 
 
 def batch_archive(ctx: Ctx) -> Response:
-    associations.batch_archive(ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object())
+    association_batches.batch_archive(ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object())
     return no_content()
 
 
 def batch_archive_labels(ctx: Ctx) -> Response:
-    associations.batch_archive_labels(ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object())
+    association_batches.batch_archive_labels(
+        ctx.runtime, ctx.caller(), *_pair(ctx), ctx.json_object()
+    )
     return no_content()
 
 
