@@ -164,23 +164,26 @@ def validate(
         prop = found.get(key[0], {}).get(key[1])
         if field is None or prop is None:
             errors.append(
-                FieldError(_field(key), "FIELD_NOT_IN_FORM_DEFINITION", "Field is not in the form")
+                FieldError(
+                    field_path(key), "FIELD_NOT_IN_FORM_DEFINITION", "Field is not in the form"
+                )
             )
             continue
         problem = _value_problem(field, prop, value, submission.skip_validation)
         if problem is not None:
-            errors.append(FieldError(_field(key), *problem))
+            errors.append(FieldError(field_path(key), *problem))
     if not submission.skip_validation:
         for key, field in form_fields.items():
             if field.get("required") and not submission.values.get(key):
                 detail = f"Required field '{_label(key)}' is missing"
-                errors.append(FieldError(_field(key), "REQUIRED_FIELD", detail))
+                errors.append(FieldError(field_path(key), "REQUIRED_FIELD", detail))
     errors += _context_errors(submission.context)
     errors += _consent_errors(definition.get("legalConsentOptions") or {}, submission.consent)
     return errors
 
 
-def _field(key: tuple[str, str]) -> str:
+def field_path(key: tuple[str, str]) -> str:
+    """Where a field is, as error messages name it: ``fields.email``, ``fields.0-2/name``."""
     return f"fields.{_label(key)}"
 
 
