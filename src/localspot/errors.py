@@ -71,6 +71,18 @@ class HubSpotError(Exception):
         return item
 
 
+class UniqueValueTaken(HubSpotError):
+    """400: another record already holds the value, and the property holds unique values. A
+    type of its own so that an endpoint with its own error body (forms) can answer it without
+    reading the message, which may name the holder."""
+
+    def __init__(self, message: str, property_name: str) -> None:
+        super().__init__(
+            400, "VALIDATION_ERROR", message, context={"propertyName": [property_name]}
+        )
+        self.property_name = property_name
+
+
 def validation_error(message: str, **kwargs: Any) -> HubSpotError:
     return HubSpotError(400, "VALIDATION_ERROR", message, **kwargs)
 

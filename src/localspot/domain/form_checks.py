@@ -64,6 +64,9 @@ class Submission:
     """A submission's parts once its JSON has the right shape."""
 
     values: dict[tuple[str, str], str]  # (objectTypeId, name) -> value, in submitted order
+    # How many times each field given more than once was given; ``values`` holds its values
+    # joined with ";", which only a multiple-checkbox property takes (see ``validate``).
+    repeats: dict[tuple[str, str], int]
     context: dict[str, Any]
     consent: Any
     submitted_at: int | None
@@ -95,6 +98,7 @@ def parse(data: Any) -> Submission:
             ],
         )
     values: dict[tuple[str, str], str] = {}
+    repeats: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(fields):
         if not isinstance(entry, dict):
             raise _bad_json(f"fields[{i}] must be an object")
@@ -107,8 +111,11 @@ def parse(data: Any) -> Submission:
         if not isinstance(value, str):
             raise _bad_json(f"fields[{i}].value must be a string")
         key = (object_type_id, name)
-        # A repeated name carries several choices of one multiple-checkbox field.
-        values[key] = f"{values[key]};{value}" if key in values else value
+        if key in values:
+            values[key] = f"{values[key]};{value}"
+            repeats[key] = repeats.get(key, 1) + 1
+        else:
+            values[key] = value
     context = data.get("context", {})
     if not isinstance(context, dict):
         raise _bad_json("context must be an object")
@@ -118,6 +125,7 @@ def parse(data: Any) -> Submission:
     page_uri = context.get("pageUri")
     return Submission(
         values=values,
+        repeats=repeats,
         context=context,
         consent=data.get("legalConsentOptions"),
         submitted_at=_submitted_at(data.get("submittedAt")),
@@ -164,29 +172,53 @@ def validate(
         prop = found.get(key[0], {}).get(key[1])
         if field is None or prop is None:
             errors.append(
-                FieldError(_field(key), "FIELD_NOT_IN_FORM_DEFINITION", "Field is not in the form")
+                FieldError(
+                    field_path(key), "FIELD_NOT_IN_FORM_DEFINITION", "Field is not in the form"
+                )
             )
+            continue
+        given = submission.repeats.get(key, 1)
+        if given > 1 and not _takes_several(prop):
+            errors.append(_repeated(key, given))
             continue
         problem = _value_problem(field, prop, value, submission.skip_validation)
         if problem is not None:
-            errors.append(FieldError(_field(key), *problem))
+            errors.append(FieldError(field_path(key), *problem))
     if not submission.skip_validation:
         for key, field in form_fields.items():
             if field.get("required") and not submission.values.get(key):
                 detail = f"Required field '{_label(key)}' is missing"
-                errors.append(FieldError(_field(key), "REQUIRED_FIELD", detail))
+                errors.append(FieldError(field_path(key), "REQUIRED_FIELD", detail))
     errors += _context_errors(submission.context)
     errors += _consent_errors(definition.get("legalConsentOptions") or {}, submission.consent)
     return errors
 
 
-def _field(key: tuple[str, str]) -> str:
+def field_path(key: tuple[str, str]) -> str:
+    """Where a field is, as error messages name it: ``fields.email``, ``fields.0-2/name``."""
     return f"fields.{_label(key)}"
 
 
 def _label(key: tuple[str, str]) -> str:
     object_type_id, name = key
     return name if object_type_id == "0-1" else f"{object_type_id}/{name}"
+
+
+def _takes_several(prop: Any) -> bool:
+    """A field named more than once carries several choices of one multiple-checkbox
+    property; any other property holds one value."""
+    return bool(prop.type == "enumeration" and prop.field_type == "checkbox")
+
+
+def _repeated(key: tuple[str, str], given: int) -> FieldError:
+    # HubSpot documents no answer to a single-value field given twice; keeping the last value
+    # would drop the others unseen. MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED is the type of
+    # HubSpot's list about too many values (inferred: its documented use is the 1,000 fields).
+    return FieldError(
+        field_path(key),
+        "MAX_NUMBER_OF_SUBMITTED_VALUES_EXCEEDED",
+        f"The field takes one value; it was given {given}",
+    )
 
 
 def _value_problem(

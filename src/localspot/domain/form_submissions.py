@@ -9,6 +9,8 @@ live only on the record, sealed, and the submission names which such fields were
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +27,17 @@ from localspot.domain import (
     record_store,
     record_writes,
 )
-from localspot.domain.form_checks import FieldError, FormsError, Submission, parse, validate
+from localspot.domain.form_checks import (
+    FieldError,
+    FormsError,
+    Submission,
+    field_path,
+    parse,
+    validate,
+)
 from localspot.domain.object_types import COMPANIES, CONTACTS, ObjectType
 from localspot.domain.record_store import Source
-from localspot.errors import HubSpotError, forbidden, validation_error
+from localspot.errors import HubSpotError, UniqueValueTaken, forbidden, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import VALUE_NORM_CHARS, form_submissions, record_values, records
@@ -129,21 +138,29 @@ def _write_records(
         for o in _OBJECTS
     }
     contact_id = None
-    try:
-        email = given["0-1"].pop("email", None)
-        if email:
-            contacts = record_writes.Writer(rt, conn, writer, CONTACTS, source)
+    email = given["0-1"].pop("email", None)
+    if email:
+        contacts = record_writes.Writer(rt, conn, writer, CONTACTS, source)
+        with _in_forms_terms("0-1"):
             contact_id, _ = record_batches.upsert(contacts, "email", email, given["0-1"])
-        # TODO(forms): a submission without email writes no contact, so its contact values
-        # (sensitive ones included) are dropped; HubSpot would use the hutk cookie instead.
-        if given["0-2"]:
-            companies = record_writes.Writer(rt, conn, writer, COMPANIES, source)
+    # TODO(forms): a submission without email writes no contact, so its contact values
+    # (sensitive ones included) are dropped; HubSpot would use the hutk cookie instead.
+    if given["0-2"]:
+        companies = record_writes.Writer(rt, conn, writer, COMPANIES, source)
+        with _in_forms_terms("0-2"):
             _write_company(rt, conn, writer, companies, given["0-2"], contact_id)
+    return contact_id
+
+
+@contextmanager
+def _in_forms_terms(object_type_id: str) -> Iterator[None]:
+    """A record write's 400 becomes the forms error body, its fields named under the object."""
+    try:
+        yield
     except HubSpotError as exc:
         if exc.status != 400:
             raise
-        raise _as_forms_error(exc) from None
-    return contact_id
+        raise _as_forms_error(exc, object_type_id) from None
 
 
 def _write_company(
@@ -183,12 +200,24 @@ def _write_company(
         linker.finish()
 
 
-def _as_forms_error(exc: HubSpotError) -> FormsError:
-    """A record write's 400 (a unique value clash, say) in the forms error body."""
-    names = [n for e in exc.errors or [] for n in e.get("context", {}).get("propertyName", [])]
-    detail = "The value was not accepted by the CRM"
-    items = [FieldError(f"fields.{n}", "INVALID_METADATA", detail).as_item() for n in names]
-    return FormsError(400, "The request is not valid", items or None)
+def _as_forms_error(exc: HubSpotError, object_type_id: str) -> FormsError:
+    """A record write's 400 in the forms error body: one entry per property it names, never
+    the CRM's message (which may quote a value or name another record).
+
+    HubSpot's forms errorType list (SPEC §6.1) has no type for a value another record holds;
+    INVALID_METADATA is the list's type for a value the property refuses that no narrower
+    type names (as for dates here), so a unique value clash takes it too (inferred).
+    """
+    if isinstance(exc, UniqueValueTaken):
+        names = [exc.property_name]
+        detail = "Another record already has this value, and the property holds unique values"
+    else:
+        names = list((exc.context or {}).get("propertyName", []))
+        names += [n for e in exc.errors or [] for n in e.get("context", {}).get("propertyName", [])]
+        detail = "The value was not accepted by the CRM"
+    where = [field_path((object_type_id, n)) for n in dict.fromkeys(names)] or ["fields"]
+    items = [FieldError(w, "INVALID_METADATA", detail).as_item() for w in where]
+    return FormsError(400, "The request is not valid", items)
 
 
 def _store(

@@ -145,6 +145,8 @@ def _consent(conn: Connection, auth: AuthRequest, user_id: int) -> Consent:
 def approve(rt: Runtime, auth: AuthRequest, user_id: int) -> str:
     """Installs (or re-authorizes) the app; returns the redirect URI with code and state."""
     with rt.store.write() as conn:
+        # Before the reviews are read: see public_apps.hold_app.
+        public_apps.hold_app(conn, auth.app_id)
         view = _consent(conn, auth, user_id)
         validator = Validator(conn, rt.clock.now(), auth.optional_scopes)
         headers, _, _ = server(validator).create_authorization_response(

@@ -163,6 +163,8 @@ class Validator(RequestValidator):  # type: ignore[misc]
         if client is None or client.app["client_secret_hash"] != hash_secret(secret):
             self.status = "BAD_CLIENT_ID"
             return False
+        # Before the code or refresh token is read: see public_apps.hold_app.
+        public_apps.hold_app(self.conn, client.app["id"])
         request.client = client
         return True
 
@@ -245,9 +247,6 @@ class Validator(RequestValidator):  # type: ignore[misc]
             .one()
         )
         request.install = dict(install)
-        request.install["scopes"] = oauth_tokens.live_scopes(
-            self.conn, client.app["id"], install["scopes"]
-        )
         return True
 
     def get_original_scopes(self, refresh_token: str, request: Request, *a: Any, **k: Any) -> Any:

@@ -1,8 +1,9 @@
 """OAuth access and refresh tokens: issue, look up, revoke, and turn into a caller.
 
 Tokens are random and stored as sha256 hashes only. An access token carries the grant as it
-stood when it was issued and lives 1,800 s on the server clock; a refresh token lives until it
-is revoked or the app is uninstalled (SPEC §8.2, Part B15).
+stood when it was issued, less any sensitive scope withdrawn since (``oauth_grants``), and lives
+1,800 s on the server clock; a refresh token lives until it is revoked or the app is
+uninstalled, and mints the install's grant as it stands (SPEC §8.2, Part B15).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from localspot.store.schema import (
     oauth_access_tokens,
     oauth_refresh_tokens,
     public_apps,
-    scope_reviews,
     users,
 )
 
@@ -128,31 +128,6 @@ def _check_live(row: dict[str, Any], now: datetime) -> None:
         raise expired_authentication(seconds, iso(row["expires_at"]))
 
 
-def live_scopes(conn: Connection, app_id: int, granted: list[str]) -> list[str]:
-    """What of a grant still stands: a sensitive scope only while its app lists it and its
-    review is approved. Denying the review, or dropping the scope from the app, takes it from
-    every install at once, from tokens already issued and from the ones a refresh mints (the
-    review is what lets an app near sensitive data at all); other scopes stay granted until
-    the app is installed again."""
-    if not any(sc.is_sensitive_scope(s) for s in granted):
-        return list(granted)
-    a, r = public_apps.c, scope_reviews.c
-    listed = conn.execute(
-        select(a.required_scopes, a.optional_scopes).where(a.id == app_id)
-    ).one_or_none()
-    if listed is None:
-        return [s for s in granted if not sc.is_sensitive_scope(s)]
-    required, optional = (_json_list(v) for v in listed)
-    approved = set(conn.scalars(select(r.scope).where(r.app_id == app_id, r.state == "approved")))
-    standing = sc.canonical_set(required + optional) & approved
-    return [s for s in granted if not sc.is_sensitive_scope(s) or sc.canonical(s) in standing]
-
-
-def _json_list(value: Any) -> list[str]:
-    # SQLite hands JSON back as text; psycopg decodes it.
-    return list(json.loads(value) if isinstance(value, str | bytes) else value)
-
-
 def caller_for(conn: Connection, token: str, now: datetime) -> Caller | None:
     """The caller an OAuth access token stands for; None when unknown; 401 when expired."""
     row = _access_row(conn, token)
@@ -162,7 +137,7 @@ def caller_for(conn: Connection, token: str, now: datetime) -> Caller | None:
     return Caller(
         hub_id=row["hub_id"],
         tier=row["tier"],
-        scopes=sc.canonical_set(live_scopes(conn, row["app_id"], row["scopes"])),
+        scopes=sc.canonical_set(row["scopes"]),
         app_id=row["app_id"],
         token_id=f"oauth:{row['id']}",
         user_id=row["user_id"],
@@ -212,7 +187,6 @@ def access_token_info(
     if row is None:
         raise _token_not_found("access")
     _check_live(row, now)
-    row["scopes"] = live_scopes(conn, row["app_id"], row["scopes"])
     return {
         "token": token,
         "user": row["user_email"],
@@ -236,7 +210,7 @@ def refresh_token_info(conn: Connection, token: str) -> dict[str, Any]:
         "token": token,
         "user": row["user_email"],
         "hub_domain": f"{row['hub_id']}.{HUB_DOMAIN}",
-        "scopes": live_scopes(conn, row["app_id"], row["install_scopes"]),
+        "scopes": row["install_scopes"],
         "hub_id": row["hub_id"],
         "client_id": row["client_id"],
         "user_id": row["user_id"],

@@ -2,8 +2,9 @@
 
 A public app asks for scopes; each sensitive or highly sensitive one opens a review that a
 reviewer approves or denies, and only approved ones may be asked for at authorization. An
-install keeps the scopes its last (re)authorization granted: editing the app's scopes never
-touches an existing install (SPEC §1.2, Part C).
+install keeps the scopes its last (re)authorization granted: an app whose scopes grow leaves
+existing installs as they were, and a sensitive scope that is denied or no longer listed leaves
+them for good (``oauth_grants``; SPEC §1.2, §8.2, Part C).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, insert, select, update
 
 from localspot import scopes as sc
+from localspot.domain import oauth_grants
 from localspot.domain.accounts import get_account, hash_secret
 from localspot.domain.webhooks.events import discard_pending
 from localspot.errors import HubSpotError, not_found, validation_error
@@ -204,10 +206,11 @@ def update_app(
     optional_scopes: list[str] | None = None,
     webhook_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Edits an app. New sensitive scopes go to review; existing installs keep their grant."""
+    """Edits an app. New sensitive scopes go to review; existing installs keep their grant,
+    less any sensitive scope the app no longer lists."""
     now = rt.clock.now()
     with rt.store.write() as conn:
-        app = get_app_row(conn, app_id)
+        app = get_app_row(conn, app_id, hold=True)
         changes: dict[str, Any] = {"updated_at": now}
         if name is not None:
             changes["name"] = name
@@ -224,6 +227,8 @@ def update_app(
         _check_scope_sets(required, optional)
         conn.execute(update(public_apps).where(public_apps.c.id == app_id).values(changes))
         _open_reviews(conn, now, app_id, required + optional)
+        standing = oauth_grants.standing_scopes(required + optional, approved_scopes(conn, app_id))
+        oauth_grants.withdraw(conn, app_id, standing, now)
         return _with_reviews(conn, get_app_row(conn, app_id))
 
 
@@ -239,8 +244,13 @@ def rotate_secret(rt: Runtime, app_id: int) -> str:
     return secret
 
 
-def get_app_row(conn: Connection, app_id: int) -> dict[str, Any]:
-    row = conn.execute(select(public_apps).where(public_apps.c.id == app_id)).mappings().first()
+def get_app_row(conn: Connection, app_id: int, hold: bool = False) -> dict[str, Any]:
+    """The app's row; ``hold`` locks it for the transaction, as withdrawing a scope needs
+    (see ``hold_app``)."""
+    query = select(public_apps).where(public_apps.c.id == app_id)
+    if hold:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
     if row is None:
         raise not_found(f"No public app with id {app_id}.")
     return dict(row)
@@ -252,6 +262,16 @@ def app_by_client_id(conn: Connection, client_id: str) -> dict[str, Any] | None:
     query = select(public_apps).where(public_apps.c.client_id == client_id)
     row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None
+
+
+def hold_app(conn: Connection, app_id: int) -> None:
+    """A shared lock on the app's row until the transaction ends, taken by whatever mints a
+    grant (consent, code exchange, refresh). Withdrawing a scope locks the row exclusively,
+    so on PostgreSQL the two run one after the other, and a grant minted from a review state
+    read before a denial cannot be saved after the denial stripped the others. (SQLite's
+    writers are serial already; SQLAlchemy leaves the clause out there.)"""
+    query = select(public_apps.c.id).where(public_apps.c.id == app_id)
+    conn.execute(query.with_for_update(read=True))
 
 
 def get_app(rt: Runtime, app_id: int) -> dict[str, Any]:
@@ -307,17 +327,23 @@ def list_reviews(rt: Runtime, state: str | None = None) -> list[dict[str, Any]]:
 def decide_review(
     rt: Runtime, app_id: int, scope: str, approve: bool, note: str | None = None
 ) -> dict[str, Any]:
-    """A reviewer's decision on one sensitive scope of one app."""
+    """A reviewer's decision on one sensitive scope of one app. A denial takes the scope from
+    every install of the app at once; a later approval does not give it back."""
+    now = rt.clock.now()
     with rt.store.write() as conn:
-        get_app_row(conn, app_id)
+        app = get_app_row(conn, app_id, hold=True)
         where = (scope_reviews.c.app_id == app_id) & (scope_reviews.c.scope == sc.canonical(scope))
         if conn.scalar(select(scope_reviews.c.id).where(where)) is None:
             raise not_found(f"App {app_id} has not asked for {scope}.")
         conn.execute(
             update(scope_reviews)
             .where(where)
-            .values(state="approved" if approve else "denied", note=note, decided_at=rt.clock.now())
+            .values(state="approved" if approve else "denied", note=note, decided_at=now)
         )
+        if not approve:
+            listed = app["required_scopes"] + app["optional_scopes"]
+            standing = oauth_grants.standing_scopes(listed, approved_scopes(conn, app_id))
+            oauth_grants.withdraw(conn, app_id, standing, now)
         return dict(conn.execute(select(scope_reviews).where(where)).mappings().one())
 
 

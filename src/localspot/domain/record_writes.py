@@ -27,7 +27,7 @@ from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
 from localspot.domain.webhooks import events as webhook_events
 from localspot.domain.webhooks.events import ChangeEvent, emit
-from localspot.errors import HubSpotError, conflict, validation_error
+from localspot.errors import HubSpotError, UniqueValueTaken, conflict, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
@@ -428,11 +428,11 @@ class Writer:
             if legacy
             else f"ObjectTypeId{{{self.object_type.id}}}"
         )
-        return validation_error(
+        return UniqueValueTaken(
             f"Cannot set PropertyValueCoordinates{{portalId={self.caller.hub_id}, "
             f"objectTypeId={type_id}, propertyName={definition.name}, value={shown}}} on "
             f"{change.record_id}. {who} already has that value.",
-            context={"propertyName": [definition.name]},
+            definition.name,
         )
 
     def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
