@@ -236,6 +236,23 @@ def test_all_and_recent_listings_page_without_sensitive_values(
     assert http.get("/contacts/v1/lists/all/contacts/all", params={"count": 500}).status_code == 400
 
 
+@pytest.mark.parametrize("asked", [{}, {"property": "firstname"}])
+def test_listed_contacts_carry_their_email_identity(
+    http: httpx.Client, contact: str, asked: dict[str, str]
+) -> None:
+    """As a profile does, whichever properties the listing was asked to show."""
+    listed = http.get("/contacts/v1/lists/all/contacts/all", params={"count": 1, **asked})
+    assert listed.status_code == 200, listed.text
+    [profile] = listed.json()["contacts"]
+    [identity] = profile["identity-profiles"]
+    assert [(i["type"], i["value"]) for i in identity["identities"]] == [
+        ("EMAIL", "ana@example.com")
+    ]
+    if asked:
+        assert set(profile["properties"]) == {"firstname"}
+    assert_clean(listed)
+
+
 def test_invalid_values_use_the_legacy_validation_results_body(
     http: httpx.Client, contact: str
 ) -> None:

@@ -212,6 +212,13 @@ def _listing(ctx: Ctx, page: legacy.LegacyPage, hub_id: int) -> dict[str, Any]:
     }
 
 
+def _listed_names(ctx: Ctx) -> list[str] | None:
+    """The properties a listing loads: those asked for, and the email that every contact's
+    identity profile shows whether asked for or not."""
+    asked = names_param(ctx)
+    return None if asked is None else [*asked, "email"]
+
+
 def all_contacts(ctx: Ctx) -> Response:
     who = caller(ctx)
     page = legacy.list_all(
@@ -220,7 +227,7 @@ def all_contacts(ctx: Ctx) -> Response:
         "contacts",
         int_param(ctx, "vidOffset", 0) or 0,
         count_param(ctx),
-        names_param(ctx),
+        _listed_names(ctx),
     )
     return JSON(_listing(ctx, page, who.hub_id))
 
@@ -234,7 +241,7 @@ def recent_contacts(ctx: Ctx) -> Response:
         int_param(ctx, "timeOffset", None),
         int_param(ctx, "vidOffset", None),
         count_param(ctx),
-        names_param(ctx),
+        _listed_names(ctx),
     )
     return JSON({**_listing(ctx, page, who.hub_id), "time-offset": page.next_time_ms})
 
