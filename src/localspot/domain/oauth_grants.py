@@ -35,32 +35,24 @@ def _kept(granted: list[str], standing: frozenset[str]) -> list[str]:
 
 def withdraw(conn: Connection, app_id: int, standing: frozenset[str], now: datetime) -> None:
     """Takes every sensitive scope outside ``standing`` out of the app's grants."""
-    installs = conn.execute(
-        select(app_installs.c.id, app_installs.c.scopes).where(app_installs.c.app_id == app_id)
-    ).all()
-    for install_id, granted in installs:
-        kept = _kept(granted, standing)
-        if kept != list(granted):
-            conn.execute(
-                update(app_installs).where(app_installs.c.id == install_id).values(scopes=kept)
-            )
-
+    i = app_installs.c
+    installs = select(i.id, i.scopes).where(i.app_id == app_id)
     t = oauth_access_tokens.c
-    tokens = conn.execute(
+    tokens = (
         select(t.id, t.scopes)
-        .join(app_installs, app_installs.c.id == t.install_id)
-        .where(app_installs.c.app_id == app_id, t.expires_at > now)
-    ).all()
-    for token_id, granted in tokens:
-        kept = _kept(granted, standing)
-        if kept != list(granted):
-            conn.execute(update(oauth_access_tokens).where(t.id == token_id).values(scopes=kept))
-
+        .join(app_installs, i.id == t.install_id)
+        .where(i.app_id == app_id, t.expires_at > now)
+    )
     c = oauth_codes.c
-    codes = conn.execute(
-        select(c.id, c.scopes).where(c.app_id == app_id, c.used_at.is_(None), c.expires_at > now)
-    ).all()
-    for code_id, granted in codes:
-        kept = _kept(granted, standing)
-        if kept != list(granted):
-            conn.execute(update(oauth_codes).where(c.id == code_id).values(scopes=kept))
+    codes = select(c.id, c.scopes).where(
+        c.app_id == app_id, c.used_at.is_(None), c.expires_at > now
+    )
+    for table, granted in (
+        (app_installs, installs),
+        (oauth_access_tokens, tokens),
+        (oauth_codes, codes),
+    ):
+        for row_id, scopes in conn.execute(granted).all():
+            kept = _kept(scopes, standing)
+            if kept != list(scopes):
+                conn.execute(update(table).where(table.c.id == row_id).values(scopes=kept))
