@@ -160,3 +160,8 @@ def exchange(server: LocalSpotServer, app: PublicApp, code: str, **extra: str) -
             **extra,
         },
     )
+
+
+def bearer(server: LocalSpotServer, token: str) -> httpx.Client:
+    """A client calling ``server`` with ``token`` (an OAuth access token, say)."""
+    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})

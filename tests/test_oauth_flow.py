@@ -18,6 +18,7 @@ from tests.oauth_helpers import (
     SENSITIVE_READ,
     FormClient,
     authorize_url,
+    bearer,
     exchange,
     install,
     new_public_app,
@@ -36,10 +37,6 @@ def _oauth(server: LocalSpotServer) -> hubspot.HubSpot:
     return hubspot.HubSpot(host=server.url)
 
 
-def _bearer(server: LocalSpotServer, token: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-
-
 def test_install_exchange_call_and_refresh(server: LocalSpotServer) -> None:
     app = new_public_app(server, [READ, SENSITIVE_READ])
     hub_id, email = new_user(server)
@@ -56,7 +53,7 @@ def test_install_exchange_call_and_refresh(server: LocalSpotServer) -> None:
     assert tokens.expires_in == 1800
     assert not tokens.access_token.startswith("pat-")
 
-    with _bearer(server, tokens.access_token) as api:
+    with bearer(server, tokens.access_token) as api:
         listed = api.get("/crm/v3/properties/contacts")
         assert listed.status_code == 200, listed.text
         assert "email" in {p["name"] for p in listed.json()["results"]}
@@ -78,7 +75,7 @@ def test_install_exchange_call_and_refresh(server: LocalSpotServer) -> None:
     )
     assert refreshed.access_token != tokens.access_token
     assert refreshed.refresh_token == tokens.refresh_token
-    with _bearer(server, refreshed.access_token) as api:
+    with bearer(server, refreshed.access_token) as api:
         assert api.get("/crm/v3/properties/contacts").status_code == 200
 
     installs = server.control("GET", f"/public-apps/{app.id}/installs")["results"]
@@ -194,7 +191,7 @@ def test_expired_access_token_is_401_with_seconds(server: LocalSpotServer) -> No
     _, email = new_user(server)
     tokens = exchange(server, app, install(server, app, email, [READ])).json()
     server.advance_clock(seconds=1800 + 75)
-    with _bearer(server, tokens["access_token"]) as api:
+    with bearer(server, tokens["access_token"]) as api:
         expired = api.get("/crm/v3/properties/contacts")
     assert expired.status_code == 401
     body = expired.json()
@@ -204,7 +201,7 @@ def test_expired_access_token_is_401_with_seconds(server: LocalSpotServer) -> No
     assert body["context"]["expire time"][0].endswith("Z")
     # The refresh token still works and gives a live access token.
     fresh = refresh(server, app, tokens["refresh_token"]).json()
-    with _bearer(server, fresh["access_token"]) as api:
+    with bearer(server, fresh["access_token"]) as api:
         assert api.get("/crm/v3/properties/contacts").status_code == 200
 
 
@@ -223,7 +220,7 @@ def test_uninstall_ends_the_tokens(server: LocalSpotServer) -> None:
     hub_id, email = new_user(server)
     tokens = exchange(server, app, install(server, app, email, [READ])).json()
     server.control("DELETE", f"/public-apps/{app.id}/installs/{hub_id}")
-    with _bearer(server, tokens["access_token"]) as api:
+    with bearer(server, tokens["access_token"]) as api:
         gone = api.get("/crm/v3/properties/contacts")
     assert gone.status_code == 401
     assert gone.json()["category"] == "INVALID_AUTHENTICATION"
@@ -246,7 +243,7 @@ def test_grown_scopes_wait_for_reauthorization(server: LocalSpotServer) -> None:
         "PATCH", f"/public-apps/{app.id}", json={"requiredScopes": [SCHEMA_WRITE, SENSITIVE_WRITE]}
     )
     server.control("POST", f"/public-apps/{app.id}/scope-reviews/{SENSITIVE_WRITE}/approve")
-    with _bearer(server, old["access_token"]) as api:
+    with bearer(server, old["access_token"]) as api:
         refused = api.post("/crm/v3/properties/contacts", json=passport)
     assert refused.status_code == 403
     assert refused.json()["category"] == "MISSING_SCOPES"
@@ -262,9 +259,9 @@ def test_grown_scopes_wait_for_reauthorization(server: LocalSpotServer) -> None:
     assert "re-authorizes" in consent.text
     assert "New" in consent.text
     new = exchange(server, app, redirect_params(client.decide())["code"]).json()
-    with _bearer(server, old["access_token"]) as api:
+    with bearer(server, old["access_token"]) as api:
         assert api.post("/crm/v3/properties/contacts", json=passport).status_code == 403
-    with _bearer(server, new["access_token"]) as api:
+    with bearer(server, new["access_token"]) as api:
         created = api.post("/crm/v3/properties/contacts", json=passport)
     assert created.status_code == 201, created.text
     installs = server.control("GET", f"/accounts/{hub_id}/installs")["results"]
@@ -301,7 +298,7 @@ def test_refresh_with_a_narrower_scope_narrows_the_new_token(server: LocalSpotSe
     assert narrowed.json()["scopes"] == [f"{SENSITIVE_READ}.v2"]
     info = _oauth(server).oauth.access_tokens_api.get(narrowed.json()["access_token"])
     assert info.scopes == [f"{SENSITIVE_READ}.v2"]
-    with _bearer(server, narrowed.json()["access_token"]) as api:
+    with bearer(server, narrowed.json()["access_token"]) as api:
         assert api.get("/crm/v3/objects/contacts").status_code == 403
     # The grant itself is unchanged: the next refresh without scope gets all of it.
     full = _oauth(server).oauth.tokens_api.create(
@@ -310,7 +307,7 @@ def test_refresh_with_a_narrower_scope_narrows_the_new_token(server: LocalSpotSe
         client_id=app.client_id,
         client_secret=app.client_secret,
     )
-    with _bearer(server, full.access_token) as api:
+    with bearer(server, full.access_token) as api:
         assert api.get("/crm/v3/objects/contacts").status_code == 200
 
 
@@ -350,7 +347,7 @@ def test_a_revoked_sensitive_scope_leaves_issued_tokens_at_once(
         app,
         install(server, app, email, [READ, WRITE, SENSITIVE_READ, SCHEMA_WRITE, SENSITIVE_WRITE]),
     ).json()
-    with _bearer(server, tokens["access_token"]) as api:
+    with bearer(server, tokens["access_token"]) as api:
         made = api.post(
             "/crm/v3/properties/contacts",
             json={
@@ -386,7 +383,7 @@ def test_a_revoked_sensitive_scope_leaves_issued_tokens_at_once(
     refreshed = refresh(server, app, tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     assert set(refreshed.json()["scopes"]) == {READ, WRITE, SCHEMA_WRITE, SENSITIVE_WRITE}
-    with _bearer(server, refreshed.json()["access_token"]) as api:
+    with bearer(server, refreshed.json()["access_token"]) as api:
         assert api.get(read).status_code == 403
     asking = refresh(server, app, tokens["refresh_token"], scope=f"{READ} {SENSITIVE_READ}")
     assert asking.status_code == 400, asking.text

@@ -26,37 +26,24 @@ from tests.conftest import POSTGRES_URL, STORE
 from tests.oauth_helpers import (
     SENSITIVE_READ,
     PublicApp,
+    bearer,
     exchange,
     install,
     new_public_app,
     new_user,
     refresh,
 )
+from tests.records_helpers import add_property
 
 READ = "crm.objects.contacts.read"
 PASSPORT = "P-WITHDRAWN-7731"
 
 
-def _bearer(server: LocalSpotServer, token: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-
-
 def _contact_with_passport(server: LocalSpotServer, hub_id: int) -> str:
     """A contact holding a sensitive value, written by a private app of the same account."""
     admin = server.new_app(all_scopes(), hub_id=hub_id)
-    with _bearer(server, admin.token) as api:
-        made = api.post(
-            "/crm/v3/properties/contacts",
-            json={
-                "name": "passport_number",
-                "label": "Passport",
-                "type": "string",
-                "fieldType": "text",
-                "groupName": "contactinformation",
-                "dataSensitivity": "sensitive",
-            },
-        )
-        assert made.status_code == 201, made.text
+    with bearer(server, admin.token) as api:
+        add_property(api, "contacts", "contactinformation")
         created = api.post(
             "/crm/v3/objects/contacts", json={"properties": {"passport_number": PASSPORT}}
         )
@@ -65,7 +52,7 @@ def _contact_with_passport(server: LocalSpotServer, hub_id: int) -> str:
 
 
 def _reads_passport(server: LocalSpotServer, token: str, path: str) -> bool:
-    with _bearer(server, token) as api:
+    with bearer(server, token) as api:
         read = api.get(path)
     if read.status_code == 403:
         assert PASSPORT not in read.text
