@@ -1,0 +1,51 @@
+"""How ``localspot serve`` speaks HTTP: uvicorn's httptools protocol, writing each response in
+one piece."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class CoalescingTransport:
+    """A transport whose writes made in one turn of the event loop go out as one.
+
+    uvicorn writes a response's head and its body separately: two system calls, and on a
+    connection over loopback each of them also runs the receiving side of TCP. Most of our
+    responses are one small body, so writing the two together saved about a fifth of the CPU
+    of a request answered from memory. Everything but writing and closing goes to the
+    transport itself.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self._transport.is_closing():
+            self._transport.write(b"".join(pending))
+
+    def close(self) -> None:
+        self._flush()  # before the transport closes, as its own buffer would be
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol over a ``CoalescingTransport``."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, though they behave as one.
+        wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
+        super().connection_made(wrapped)  # type: ignore[arg-type]

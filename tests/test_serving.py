@@ -1,0 +1,73 @@
+"""What ``localspot serve`` adds to uvicorn: a response's writes go out as one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from localspot.serving import CoalescingTransport
+
+
+class _Recorded:
+    """A transport that keeps what it was asked to do."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(("write", data))
+
+    def close(self) -> None:
+        self.calls.append(("close", None))
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 8080) if name == "sockname" else None
+
+
+def test_writes_of_one_turn_go_out_as_one_write_in_order() -> None:
+    async def scenario() -> list[tuple[str, Any]]:
+        real = _Recorded()
+        coalescing = CoalescingTransport(real, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        coalescing.write(b'{"a": 1}')
+        assert real.calls == []  # nothing yet: the turn is not over
+        await asyncio.sleep(0)
+        coalescing.write(b"next")
+        await asyncio.sleep(0)
+        return real.calls
+
+    assert asyncio.run(scenario()) == [
+        ("write", b'HTTP/1.1 200 OK\r\n\r\n{"a": 1}'),
+        ("write", b"next"),
+    ]
+
+
+def test_close_sends_what_is_pending_first_and_nothing_after() -> None:
+    async def scenario() -> list[tuple[str, Any]]:
+        real = _Recorded()
+        coalescing = CoalescingTransport(real, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        coalescing.close()
+        coalescing.write(b"too late")
+        await asyncio.sleep(0)
+        return real.calls
+
+    assert asyncio.run(scenario()) == [
+        ("write", b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+        ("close", None),
+    ]
+
+
+def test_everything_else_is_the_transports_own() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        coalescing = CoalescingTransport(_Recorded(), loop)  # type: ignore[arg-type]
+        assert coalescing.get_extra_info("sockname") == ("127.0.0.1", 8080)
+        assert coalescing.is_closing() is False
+    finally:
+        loop.close()
