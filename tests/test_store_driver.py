@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    select,
+)
 
 from localspot.store import driver
 
@@ -16,6 +26,7 @@ _things = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(20)),
     Column("size", Integer),
+    Column("weight", Float),
 )
 
 
@@ -31,7 +42,7 @@ def conn():  # type: ignore[no-untyped-def]
         _metadata.create_all(connection)
         connection.execute(
             _things.insert(),
-            [{"id": i, "name": f"n{i % 3}", "size": i * 10} for i in range(1, 7)],
+            [{"id": i, "name": f"n{i % 3}", "size": i * 10, "weight": i / 4} for i in range(1, 7)],
         )
         yield connection
         transaction.rollback()
@@ -51,6 +62,21 @@ def test_named_and_built_in_values_bind_in_place(conn) -> None:  # type: ignore[
         expected = [tuple(r) for r in conn.execute(statement, params)]
         assert driver.fetch_built(conn, statement, params) == expected
         assert expected
+
+
+def test_values_pass_the_dialects_bind_processors(conn) -> None:  # type: ignore[no-untyped-def]
+    """A Float bind is converted as SQLAlchemy would (its processor), not handed over as is."""
+    c = _things.c
+    statement = (
+        select(c.id)
+        .where(c.weight.between(bindparam("lo", type_=Float), bindparam("hi", type_=Float)))
+        .order_by(c.weight.desc())
+    )
+    params = {"lo": 0.5, "hi": 1}
+    assert driver.fetch_built(conn, statement, params) == [(4,), (3,), (2,)]
+    assert driver.fetch_built(conn, statement, params) == [
+        tuple(r) for r in conn.execute(statement, params)
+    ]
 
 
 def test_a_statement_the_driver_cannot_take_runs_through_sqlalchemy(conn) -> None:  # type: ignore[no-untyped-def]

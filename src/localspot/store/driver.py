@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -105,6 +105,7 @@ class _Built(NamedTuple):
     sql: str
     names: tuple[str, ...] | None  # bind order for positional paramstyles; None: by name
     defaults: dict[str, Any]  # values bound into the statement when it was built
+    processors: dict[str, Callable[[Any], Any]]  # what the dialect does to a value first
 
 
 # Statements built once and run again and again (search's prepared shapes), with what their
@@ -122,9 +123,10 @@ def fetch_built(
 
     For statements built once and kept: a SQLAlchemy execution of one costs some 20 to 30
     microseconds of Python before the driver sees it, several times what SQLite then takes
-    for an indexed read. Rows are the driver's tuples: no type conversion (a boolean column
-    reads 0 or 1 on SQLite). A statement the driver cannot be given as compiled (expanding
-    IN lists, bind processors, escaped names) runs through SQLAlchemy, with the same rows.
+    for an indexed read. Values pass through the dialect's bind processors (floats, say), as
+    SQLAlchemy's would; rows are the driver's tuples, with no result processing (a boolean
+    column reads 0 or 1 on SQLite). A statement the driver cannot be given as compiled
+    (expanding IN lists, escaped names) runs through SQLAlchemy, with the same rows.
     """
     key = (statement, conn.dialect.name)
     with _built_lock:
@@ -138,8 +140,10 @@ def fetch_built(
             while len(_BUILT) > _BUILT_MAX:
                 _BUILT.popitem(last=False)
     if built is None:
-        return [tuple(row) for row in conn.execute(statement, params)]
+        return [tuple(row) for row in conn.execute(statement, params).all()]
     bound = {**built.defaults, **params}
+    for name, process in built.processors.items():
+        bound[name] = process(bound[name])
     cursor = conn.connection.cursor()
     try:
         if built.names is None:
@@ -158,7 +162,6 @@ def _build(conn: Connection, statement: Executable) -> _Built | None:
     compiled: Any = statement.compile(dialect=conn.dialect)
     if (
         "POSTCOMPILE" in compiled.string
-        or compiled._bind_processors
         or getattr(compiled, "escaped_bind_names", None)
         or conn.dialect.paramstyle not in ("qmark", "pyformat")
     ):
@@ -169,4 +172,4 @@ def _build(conn: Connection, statement: Executable) -> _Built | None:
     # A value the statement was built with; the others must come with each run.
     defaults = {name: bind.value for bind, name in binds.items() if not bind.required}
     names = tuple(compiled.positiontup) if conn.dialect.paramstyle == "qmark" else None
-    return _Built(compiled.string, names, defaults)
+    return _Built(compiled.string, names, defaults, dict(compiled._bind_processors))
