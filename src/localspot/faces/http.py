@@ -238,13 +238,6 @@ class _Face:
 _ON_LOOP_BODY_BYTES = 64 * 1024
 
 
-# TODO(perf): issue #2's 2 ms p50 for reading one property at 16 clients needs ~0.12 ms of
-# server CPU per request here; a GET answered from memory costs ~0.14 ms on SQLite (p50 2.6
-# ms) and ~0.12 ms on PostgreSQL (2.2 ms), on a machine at load 3-4. In-process our app is
-# ~65 us of it: the request log line ~17 us (the record ~8, formatting and the write ~9),
-# then a dozen items of 2-5 us (correlation id, routing, SQLite's data_version, the Response
-# and its two sends through RequestMiddleware). The rest is uvicorn and the socket: the
-# first send wakes wrk, idle while the server is the bottleneck. granian cost more (README).
 def _on_loop(rt: Runtime) -> contextlib.AbstractContextManager[None]:
     """How a read is tried on the event loop, where the hop to a worker thread and back costs
     more than most reads' own work. On SQLite it may read, for a few milliseconds; on a
