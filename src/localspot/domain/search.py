@@ -45,11 +45,6 @@ _MS_PER_DAY = 86_400_000
 _RANGE_OPS = {"LT": "lt", "LTE": "lte", "GT": "gt", "GTE": "gte", "BETWEEN": "between"}
 
 
-# TODO(search): issue #4 asks for every search under 3x its raw SQL; an indexed equality is
-# ~7.5x over HTTP (1.24 ms against 0.17 at 1,000,000 contacts) and ~6x in server CPU. Of the
-# server's ~1 ms, this function is ~0.55 (SQLAlchemy rebuilding the page query and its cache
-# key each time is ~0.3: prebuilt statements with bound parameters for the common shapes
-# would cut it), the rest is HTTP, auth and JSON. Under 3x means ~0.5 ms end to end.
 def search(rt: Runtime, caller: Caller, object_key: str, body: dict[str, Any]) -> dict[str, Any]:
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
