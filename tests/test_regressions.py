@@ -288,3 +288,49 @@ def test_ids_of_deleted_records_and_subscriptions_are_never_given_again(
         first = client.post(hooks, json=body).json()["id"]
         assert client.delete(f"{hooks}/{first}").status_code == 204
         assert int(client.post(hooks, json=body).json()["id"]) > int(first)
+
+
+# More values than PostgreSQL takes as parameters of one statement (65,535) ------------------
+
+MANY = 70_000
+
+
+def test_a_search_naming_tens_of_thousands_of_properties_answers(http: httpx.Client) -> None:
+    """Regression: on PostgreSQL the definitions lookup was one IN list of every name (a 500)."""
+    made = http.post("/crm/v3/objects/contacts", json={"properties": {"firstname": "Many"}})
+    assert made.status_code == 201, made.text
+    names = ["firstname", *(f"nope_{i}" for i in range(MANY))]
+    found = http.post("/crm/v3/objects/contacts/search", json={"properties": names})
+    assert found.status_code == 200, found.text
+    [record] = found.json()["results"]
+    assert record["properties"]["firstname"] == "Many"
+
+
+def test_a_search_with_too_many_in_values_is_a_400(http: httpx.Client) -> None:
+    """Regression: 65,600 values in one IN filter answered 500 on PostgreSQL."""
+    values = [f"v{i}" for i in range(10_001)]
+    body = {"filters": [{"propertyName": "firstname", "operator": "IN", "values": values}]}
+    refused = http.post("/crm/v3/objects/contacts/search", json=body)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["category"] == "VALIDATION_ERROR"
+    assert refused.json()["errors"][0]["code"] == "TOO_MANY_VALUES"
+    body["filters"][0]["values"] = values[:10_000]
+    assert http.post("/crm/v3/objects/contacts/search", json=body).status_code == 200
+
+
+def test_archiving_associations_to_tens_of_thousands_of_ids_answers(http: httpx.Client) -> None:
+    """Regression: one input whose ``to`` held 70,000 ids answered 500 on PostgreSQL."""
+    contact = http.post("/crm/v3/objects/contacts", json={"properties": {}}).json()["id"]
+    company = http.post("/crm/v3/objects/companies", json={"properties": {}}).json()["id"]
+    linked = http.put(
+        f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"
+    )
+    assert linked.status_code == 200, linked.text
+    targets = [{"id": str(i)} for i in range(10**9, 10**9 + MANY)] + [{"id": company}]
+    archived = http.post(
+        "/crm/v4/associations/contacts/companies/batch/archive",
+        json={"inputs": [{"from": {"id": contact}, "to": targets}]},
+    )
+    assert archived.status_code == 204, archived.text
+    left = http.get(f"/crm/v4/objects/contacts/{contact}/associations/companies")
+    assert left.json()["results"] == []

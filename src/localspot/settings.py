@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     search_max_filters: int = 18
     search_max_query_length: int = 3000
     search_max_results: int = 10_000
+    search_max_values: int = 10_000  # IN / NOT_IN values in one search, all filters together
 
     purge_after_days: int = 90
     # On SQLite, a read tried on the event loop moves to a worker thread once it has held the

@@ -40,20 +40,33 @@ class ReadDefinition(NamedTuple):
     data_sensitivity: str
 
 
+# A request may name any number of properties, most of which may not exist. Past this many,
+# every active definition of the object is read and the named ones kept: an IN list may not
+# pass the 65,535 parameters PostgreSQL takes, nor be kept as a key of what is remembered.
+NAMED_AT_ONCE = 1000
+
+
 def definitions_for_reads(
-    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str]
+    conn: Connection, hub_id: int, object_type: ObjectType, names: list[str] | None
 ) -> dict[str, ReadDefinition]:
-    """Active definitions named, with only ``id``, ``name``, ``type`` and ``data_sensitivity``."""
-    if not names:
+    """Active definitions named (None: all), with only ``id``, ``name``, ``type`` and
+    ``data_sensitivity``."""
+    if names is not None and not names:
         return {}
-    rows = fetch(
-        conn,
+    sql = (
         "SELECT id, name, type, data_sensitivity FROM property_definitions "
-        "WHERE hub_id = ? AND object_type_id = ? AND archived = ? "
-        f"AND name IN ({', '.join('?' * len(names))})",
-        [hub_id, object_type.id, False, *names],
+        "WHERE hub_id = ? AND object_type_id = ? AND archived = ?"
     )
-    return {row[1]: ReadDefinition(*row) for row in rows}
+    params: list[Any] = [hub_id, object_type.id, False]
+    if names is not None and len(names) <= NAMED_AT_ONCE:
+        sql += f" AND name IN ({', '.join('?' * len(names))})"
+        params += names
+    found = {row[1]: ReadDefinition(*row) for row in fetch(conn, sql, params)}
+    return found if names is None else _named(found, names)
+
+
+def _named(found: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    return {n: found[n] for n in names if n in found}
 
 
 def remembered_for_reads(
@@ -73,12 +86,19 @@ def remembered_by_name(
 def _remembered(
     rt: Runtime,
     conn: Connection,
-    lookup: Callable[[Connection, int, ObjectType, list[str]], dict[str, Any]],
+    lookup: Callable[[Connection, int, ObjectType, list[str] | None], dict[str, Any]],
     hub_id: int,
     object_type: ObjectType,
     names: list[str],
 ) -> dict[str, Any]:
     wanted = sorted(set(names))
+    if len(wanted) > NAMED_AT_ONCE:
+        every = rt.store.remembered_in(
+            conn,
+            (lookup.__name__, hub_id, object_type.id, None),
+            lambda c: lookup(c, hub_id, object_type, None),
+        )
+        return _named(every, wanted)
     return rt.store.remembered_in(
         conn,
         (lookup.__name__, hub_id, object_type.id, tuple(wanted)),
@@ -91,8 +111,9 @@ def definitions_by_name(
 ) -> dict[str, Any]:
     """Active definitions of an object, optionally only those named; for other domains."""
     params: dict[str, Any] = {"hub_id": hub_id, "object_type_id": object_type.id}
-    if names is None:
+    if names is None or len(names) > NAMED_AT_ONCE:
         rows = conn.execute(_ACTIVE, params)
     else:
         rows = conn.execute(_ACTIVE_NAMED, {**params, "names": list(names)})
-    return {row.name: Definition(*row) for row in rows}
+    found = {row.name: Definition(*row) for row in rows}
+    return found if names is None else _named(found, list(names))

@@ -88,6 +88,11 @@ def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int)
     return None
 
 
+# Ids looked up together go this many to a query: one IN list may not pass the 65,535
+# parameters PostgreSQL takes in a statement (a batch may name far more records).
+IDS_PER_QUERY = 1000
+
+
 def find_many(
     conn: Connection, hub_id: int, object_type: ObjectType, ids: list[int]
 ) -> dict[int, Any]:
@@ -101,14 +106,16 @@ def find_many(
         # as batch create does, would cut it to a handful.
         row = find(conn, hub_id, object_type, ids[0])
         return {} if row is None else {ids[0]: row}
-    rows = conn.execute(
-        select(records).where(
-            records.c.id.in_(ids),
-            records.c.hub_id == hub_id,
-            records.c.object_type_id == object_type.id,
+    found = {}
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        rows = conn.execute(
+            select(records).where(
+                records.c.id.in_(ids[start : start + IDS_PER_QUERY]),
+                records.c.hub_id == hub_id,
+                records.c.object_type_id == object_type.id,
+            )
         )
-    ).all()
-    found = {row.id: row for row in rows}
+        found.update((row.id, row) for row in rows)
     for asked, row in list(found.items()):
         if row.merged_into is not None:
             survivor = find(conn, hub_id, object_type, row.merged_into)

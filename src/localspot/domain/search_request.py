@@ -181,7 +181,17 @@ def _groups(body: dict[str, Any], settings: Settings) -> tuple[tuple[Filter, ...
         )
     # Top-level filters apply to every group (an empty group matches everything).
     groups = [g for g in groups if g] or ([()] if top else [])
-    return tuple(g + top for g in groups)
+    combined = tuple(g + top for g in groups)
+    # Each value is one parameter of the store's query, and PostgreSQL takes at most 65,535.
+    values = sum(len(f.values or ()) for g in combined for f in g)
+    if values > settings.search_max_values:
+        raise validation_error(
+            f"Too many values: the IN and NOT_IN filters of a search hold at most "
+            f"{settings.search_max_values} values in all (top-level filters count once per "
+            "filter group).",
+            errors=[{"message": "too many values", "code": "TOO_MANY_VALUES", "in": "filters"}],
+        )
+    return combined
 
 
 def _sorts(raw: Any) -> tuple[SortRule, ...]:
