@@ -368,3 +368,25 @@ def test_a_purged_property_leaves_the_schema_roles_it_held(
     assert schema["secondaryDisplayProperties"] == []
     assert schema["requiredProperties"] == ["model"]
     assert schema["primaryDisplayProperty"] == "model"
+
+
+def test_a_schemas_properties_come_in_creation_order_on_either_store(http: httpx.Client) -> None:
+    """Regression: SQLite listed them alphabetically, PostgreSQL in creation order."""
+    object_type = add_custom_object(http, name="vans")
+    for name in ("zulu", "alpha", "mike"):
+        made = http.post(
+            f"/crm/v3/properties/{object_type}",
+            json={
+                "name": name,
+                "label": name,
+                "type": "string",
+                "fieldType": "text",
+                "groupName": "vans_information",
+            },
+        )
+        assert made.status_code == 201, made.text
+    listed = [p["name"] for p in http.get(f"/crm/v3/properties/{object_type}").json()["results"]]
+    schema = http.get(f"/crm/v3/schemas/{object_type}").json()
+    in_schema = [p["name"] for p in schema["properties"]]
+    assert in_schema[-3:] == ["zulu", "alpha", "mike"]
+    assert [n for n in in_schema if n in listed] == listed

@@ -17,10 +17,16 @@ from localspot.runtime import Runtime
 from localspot.store.driver import fetch
 from localspot.store.schema import property_definitions as defs
 
-_ACTIVE = select(defs).where(
-    defs.c.hub_id == bindparam("hub_id"),
-    defs.c.object_type_id == bindparam("object_type_id"),
-    defs.c.archived.is_(False),
+# In creation order, as property listings go: without an order each store had its own (a
+# schema's properties came alphabetically on SQLite, by heap on PostgreSQL).
+_ACTIVE = (
+    select(defs)
+    .where(
+        defs.c.hub_id == bindparam("hub_id"),
+        defs.c.object_type_id == bindparam("object_type_id"),
+        defs.c.archived.is_(False),
+    )
+    .order_by(defs.c.id)
 )
 _ACTIVE_NAMED = _ACTIVE.where(defs.c.name.in_(bindparam("names", expanding=True)))
 
