@@ -626,6 +626,23 @@ def test_batch_create_needs_types(v3: hubspot.HubSpot, http: httpx.Client) -> No
     assert v3.crm.associations.v4.basic_api.get_page("contacts", contact, "companies").results == []
 
 
+def test_a_create_body_association_without_an_id_or_types_says_where(http: httpx.Client) -> None:
+    """A single create has no ``inputs``, and an empty ``types`` is not about object types."""
+    company = new(http, "companies", name="Where")
+    no_id = http.post(
+        "/crm/v3/objects/contacts",
+        json={"properties": {}, "associations": [{"to": company, "types": []}]},
+    )
+    assert no_id.status_code == 400
+    assert no_id.json()["message"] == "Invalid input JSON: associations[0].to.id is required"
+    no_types = http.post(
+        "/crm/v3/objects/contacts",
+        json={"properties": {}, "associations": [{"to": {"id": company}, "types": []}]},
+    )
+    assert no_types.status_code == 400
+    assert "associations[0].types must name at least one" in no_types.json()["message"]
+
+
 def test_label_fields_are_checked_for_type_and_length(http: httpx.Client) -> None:
     url = "/crm/v4/associations/contacts/companies/labels"
     too_long = http.post(url, json={"label": "x" * 401, "name": "longlab"})

@@ -159,12 +159,13 @@ class NewAssociation:
     specs: list[Spec]
 
 
-def object_id(item: dict[str, Any], side: str, position: int) -> str:
+def object_id(item: dict[str, Any], side: str, position: int, listed: str = "inputs") -> str:
+    """``item[side].id`` as text; ``listed[position]`` is where the item stands in the body."""
     ref = item.get(side)
     value = ref.get("id") if isinstance(ref, dict) else None
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise validation_error(
-            f"Invalid input JSON: inputs[{position}].{side}.id is required",
+            f"Invalid input JSON: {listed}[{position}].{side}.id is required",
             errors=[{"message": f"{side}.id is required", "code": "REQUIRED", "in": side}],
         )
     return str(value)
@@ -177,10 +178,17 @@ def parse_v3_inputs(raw: Any) -> list[NewAssociation]:
         raise validation_error("Invalid input JSON: associations must be a list of objects")
     out = []
     for n, item in enumerate(raw):
-        to_id = object_id(item, "to", n)
-        out.append(
-            NewAssociation(to_id, parse_specs(item.get("types"), f"associations[{n}].types"))
-        )
+        to_id = object_id(item, "to", n, "associations")
+        specs = parse_specs(item.get("types"), f"associations[{n}].types")
+        if not specs:
+            raise validation_error(
+                f"Invalid input JSON: associations[{n}].types must name at least one "
+                "association type",
+                errors=[
+                    {"message": "types is required", "code": "REQUIRED", "in": f"associations[{n}]"}
+                ],
+            )
+        out.append(NewAssociation(to_id, specs))
     return out
 
 
