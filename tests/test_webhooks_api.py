@@ -163,6 +163,16 @@ def test_batch_update_with_an_unknown_id_is_multi_status(http: httpx.Client, app
         ({"eventType": "contact.creation", "propertyName": "email"}, "propertyName"),
         ({"eventType": "object.creation"}, "objectTypeId is required"),
         ({"eventType": "object.creation", "objectTypeId": "contacts"}, "objectTypeId"),
+        # An app of one account subscribes to that account's object types only.
+        ({"eventType": "object.creation", "objectTypeId": "2-999999"}, "2-999999"),
+        (
+            {
+                "eventType": "object.propertyChange",
+                "objectTypeId": "2-999999",
+                "propertyName": "model",
+            },
+            "2-999999",
+        ),
         (
             {"eventType": "contact.propertyChange", "propertyName": "hs_lastmodifieddate"},
             "hs_lastmodifieddate",

@@ -318,8 +318,8 @@ def create_subscription(rt: Runtime, app: AppRef, body: SubscriptionCreate) -> A
     with rt.store.write() as conn:
         # A public app has no single account whose properties could be checked; events of a
         # highly sensitive property are dropped for it at emit time instead (events._screen).
-        if body.property_name is not None and type_id is not None and app.hub_id is not None:
-            _check_property(conn, app.hub_id, type_id, body.property_name)
+        if type_id is not None and app.hub_id is not None:
+            _check_object_type(conn, app.hub_id, type_id, body.property_name)
         count = conn.scalar(
             select(func.count()).select_from(webhook_subscriptions).where(_subs_where(app))
         )
@@ -380,12 +380,17 @@ def _check_subscription(body: SubscriptionCreate) -> tuple[str, str, str | None]
     return event_type, kind, et.match_type_id(event_type, body.object_type_id)
 
 
-def _check_property(conn: Connection, hub_id: int, type_id: str, name: str) -> None:
-    """A property the account lacks is fine (no events until it exists), unless the type is
-    unknown; a highly sensitive one is refused (B7)."""
+def _check_object_type(conn: Connection, hub_id: int, type_id: str, name: str | None) -> None:
+    """For an app of one account: an object type it does not have is refused. A property it
+    lacks is fine (no events until it exists); a highly sensitive one is refused (B7)."""
     try:
         object_type = object_types.resolve(conn, hub_id, type_id)
     except HubSpotError:
+        raise validation_error(
+            f"objectTypeId {type_id} is not an object type of this account",
+            context={"objectTypeId": [type_id]},
+        ) from None
+    if name is None:
         return
     found = property_lookup.definitions_by_name(conn, hub_id, object_type, [name])
     if name in found:
