@@ -390,3 +390,27 @@ def test_a_schemas_properties_come_in_creation_order_on_either_store(http: httpx
     in_schema = [p["name"] for p in schema["properties"]]
     assert in_schema[-3:] == ["zulu", "alpha", "mike"]
     assert [n for n in in_schema if n in listed] == listed
+
+
+@pytest.mark.parametrize("name", ["contacts", "Deal", "tickets", "company"])
+def test_a_custom_object_may_not_take_a_standard_objects_name(
+    http: httpx.Client, name: str
+) -> None:
+    """Regression: it was made, and the name then meant the standard object in every API but
+    the schemas one."""
+    made = http.post(
+        "/crm/v3/schemas",
+        json={
+            "name": name,
+            "labels": {"singular": "X", "plural": "Xs"},
+            "primaryDisplayProperty": "model",
+            "requiredProperties": [],
+            "properties": [
+                {"name": "model", "label": "Model", "type": "string", "fieldType": "text"}
+            ],
+            "associatedObjects": [],
+        },
+    )
+    assert made.status_code == 409, made.text
+    assert made.json()["category"] == "OBJECT_ALREADY_EXISTS"
+    assert http.get("/crm/v3/schemas").json()["results"] == []

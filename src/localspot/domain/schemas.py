@@ -226,6 +226,13 @@ def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str,
         raise validation_error("Sensitive properties need allowsSensitiveProperties: true")
     _check_references({s.name for s in specs} | {"hs_object_id", "createdate"}, body)
     _check_display({s.name: s.data_sensitivity for s in specs}, body)
+    if object_types.standard(body.name) is not None:
+        # The name would resolve to the standard object everywhere but the schemas API.
+        raise conflict(
+            f"{body.name} is the name of a standard object.",
+            category="OBJECT_ALREADY_EXISTS",
+            context={"name": [body.name]},
+        )
     with rt.store.write() as conn:
         for archived in (False, True):
             if _find_row(conn, caller.hub_id, body.name, archived=archived) is not None:
