@@ -148,7 +148,7 @@ def seed(rt: Runtime, hub_id: int, first: int, count: int, rng: random.Random) -
         n = min(BATCH, count - start)
         rows = [contact(first + start + k, rng) for k in range(n)]
         with rt.store.write() as conn:
-            ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n)
+            ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n, source)
             changes = []
             for record_id, props in zip(ids, rows, strict=True):
                 for name, value in props.items():

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, select
@@ -244,6 +245,22 @@ def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
     return None
 
 
+# A record's history rows, and the creation entry of each plaintext value it was created with
+# and still holds (see ``records.created_source_type``): that value row has no history row yet.
+_HISTORY_SQL = (
+    "SELECT property_id, value, value_ct, timestamp_ms, source_type, source_id, source_label, "
+    "updated_by_user_id, id FROM record_history WHERE record_id = ? AND property_id IN ({marks}) "
+    "UNION ALL "
+    "SELECT v.property_id, v.value, NULL, r.created_ms, r.created_source_type, "
+    "r.created_source_id, r.created_source_label, r.created_by_user_id, 0 "
+    "FROM record_values v JOIN records r ON r.id = v.record_id "
+    "WHERE v.record_id = ? AND v.property_id IN ({marks}) AND v.value_ct IS NULL "
+    "AND r.created_source_type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM record_history h "
+    "WHERE h.record_id = v.record_id AND h.property_id = v.property_id) "
+    "ORDER BY 9 DESC"
+)
+
+
 def load_history(
     conn: Connection,
     protector: Protector,
@@ -257,30 +274,28 @@ def load_history(
     out: dict[str, list[dict[str, Any]]] = {d.name: [] for d in by_id.values()}
     if not by_id:
         return out
-    rows = conn.execute(
-        select(record_history)
-        .where(
-            record_history.c.record_id == record_id, record_history.c.property_id.in_(list(by_id))
-        )
-        .order_by(record_history.c.id.desc())
+    property_ids = list(by_id)
+    rows = fetch(
+        conn,
+        _HISTORY_SQL.format(marks=_marks(len(property_ids))),
+        [record_id, *property_ids, record_id, *property_ids],
     )
-    for row in rows:
-        name = by_id[row.property_id].name
-        value = row.value
-        if row.value_ct is not None:
+    for property_id, value, sealed, timestamp_ms, source_type, source_id, label, user, _ in rows:
+        name = by_id[property_id].name
+        if sealed is not None:
             ref = ValueRef(hub_id, object_type.id, record_id, name)
-            value = open_sealed(protector, object_type, ref, row.value_ct)
+            value = open_sealed(protector, object_type, ref, sealed)
         entry: dict[str, Any] = {
             "value": value,
-            "timestamp": ms_to_iso(row.timestamp_ms),
-            "sourceType": row.source_type,
+            "timestamp": ms_to_iso(timestamp_ms),
+            "sourceType": source_type,
         }
-        if row.source_id is not None:
-            entry["sourceId"] = row.source_id
-        if row.source_label is not None:
-            entry["sourceLabel"] = row.source_label
-        if row.updated_by_user_id is not None:
-            entry["updatedByUserId"] = row.updated_by_user_id
+        if source_id is not None:
+            entry["sourceId"] = source_id
+        if label is not None:
+            entry["sourceLabel"] = label
+        if user is not None:
+            entry["updatedByUserId"] = user
         out[name].append(entry)
     return out
 
@@ -301,21 +316,37 @@ _NEW_RECORDS_CHUNK = 500
 
 
 def new_records(
-    conn: Connection, hub_id: int, object_type: ObjectType, now_ms: int, count: int
+    conn: Connection,
+    hub_id: int,
+    object_type: ObjectType,
+    now_ms: int,
+    count: int,
+    source: Source,
 ) -> list[int]:
-    """Inserts ``count`` empty records; their ids, ascending.
+    """Inserts ``count`` empty records created by ``source``; their ids, ascending.
 
     The rows are alike, so which id goes to which input does not matter: one multi-row insert
     with RETURNING, its ids sorted. (SQLAlchemy's RETURNING in parameter order ran one
     statement per row on SQLite, a third of a batch's store time.)
     """
     ids: list[int] = []
-    row = (hub_id, object_type.id, now_ms, now_ms, False)
+    row = (
+        hub_id,
+        object_type.id,
+        now_ms,
+        now_ms,
+        False,
+        source.type,
+        source.id,
+        source.label,
+        source.user_id,
+    )
     while len(ids) < count:
         n = min(_NEW_RECORDS_CHUNK, count - len(ids))
         sql = (
-            "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?)'] * n)} RETURNING id"
+            "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived, "
+            "created_source_type, created_source_id, created_source_label, created_by_user_id) "
+            f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * n)} RETURNING id"
         )
         ids += [found[0] for found in fetch(conn, sql, row * n)]
     return sorted(ids)
@@ -363,8 +394,9 @@ def write_changes(
 ) -> None:
     """Stores new values and their history, and keeps unique holders current.
 
-    ``new_records``: every change is to a record created in this transaction that holds no
-    values yet.
+    ``new_records``: every change is to a record that ``new_records`` created in this
+    transaction and that holds no values yet. Its plaintext values then get no history row:
+    their creation entry is read from the value row and the record (``load_history``).
     """
     inserts: list[tuple] = []
     updates: list[tuple] = []
@@ -396,10 +428,14 @@ def write_changes(
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
         if tokenize is not None and text:
             terms += [(property_id, term, record_id) for term in tokenize(text)]
-        history.append((record_id, property_id, value, sealed, *trail))
+        # A sealed value's history keeps an envelope of its own, so that it still opens
+        # (and stays that record's) whatever becomes of the value row's.
+        if not new_records or sealed is not None:
+            history.append((record_id, property_id, value, sealed, *trail))
     if inserts:
         insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
     if updates:
+        _keep_creation_entries(conn, replaced)
         execute_many(conn, _UPDATE_SQL, updates)
         execute_many(conn, _CLEAR_TERMS_SQL, replaced)
     if history:
@@ -411,6 +447,37 @@ def write_changes(
         query_index.created(conn, hub_id, object_type, changed, terms)
     else:
         query_index.written(conn, hub_id, object_type, set(changed))
+
+
+# Up to 400 (record id, property id) pairs a statement: 800 parameters, under SQLite's 999.
+_PAIRS_PER_STATEMENT = 400
+
+
+def _keep_creation_entries(conn: Connection, replaced: list[tuple[int, int]]) -> None:
+    """Before values are replaced: the creation entry of each that has no history row of its
+    own (see ``load_history``) becomes one, so that the history keeps it."""
+    for start in range(0, len(replaced), _PAIRS_PER_STATEMENT):
+        chunk = replaced[start : start + _PAIRS_PER_STATEMENT]
+        execute_many(
+            conn,
+            _KEEP_CREATION_SQL.format(pairs=", ".join(["(?, ?)"] * len(chunk))),
+            [tuple(chain.from_iterable(chunk))],
+        )
+
+
+# Joined from the pairs as a table: a row-value IN on SQLite scans record_values instead.
+_KEEP_CREATION_SQL = (
+    "INSERT INTO record_history (record_id, property_id, value, value_ct, timestamp_ms, "
+    "source_type, source_id, source_label, updated_by_user_id) "
+    "SELECT v.record_id, v.property_id, v.value, NULL, r.created_ms, r.created_source_type, "
+    "r.created_source_id, r.created_source_label, r.created_by_user_id "
+    "FROM (VALUES {pairs}) AS p "
+    "JOIN record_values v ON v.record_id = p.column1 AND v.property_id = p.column2 "
+    "JOIN records r ON r.id = v.record_id "
+    "WHERE v.value_ct IS NULL AND r.created_source_type IS NOT NULL AND NOT EXISTS "
+    "(SELECT 1 FROM record_history h WHERE h.record_id = v.record_id "
+    "AND h.property_id = v.property_id)"
+)
 
 
 def _columns(

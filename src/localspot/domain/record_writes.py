@@ -200,7 +200,7 @@ class Writer:
         prepared = [self.prepare(self.with_defaults(given), {}, creating=True) for given in inputs]
         self._check_required(prepared)
         ids = record_store.new_records(
-            self.conn, self.caller.hub_id, self.object_type, self.now_ms, len(inputs)
+            self.conn, self.caller.hub_id, self.object_type, self.now_ms, len(inputs), self.source
         )
         changes = [
             Change(rid, d, None, s)

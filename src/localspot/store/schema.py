@@ -175,6 +175,14 @@ records = Table(
     Column("archived_ms", BigInteger),
     # Set when this record was merged into another; reads of this id answer with that one.
     Column("merged_into", BigInteger),
+    # Who created the record, as its history reports it. Set (for records created since this
+    # column exists) means that a plaintext value written at creation has no record_history row
+    # while it is unchanged: its creation entry is the value row with these and created_ms. A
+    # write that replaces such a value first copies that entry into record_history.
+    Column("created_source_type", String(32)),
+    Column("created_source_id", String(64)),
+    Column("created_source_label", String(200)),
+    Column("created_by_user_id", BigInteger),
     Index("ix_records_listing", "hub_id", "object_type_id", "archived", "id"),
     Index("ix_records_archived_ms", "archived_ms"),
     sqlite_autoincrement=True,
