@@ -241,7 +241,12 @@ def raw_sql(rt: Runtime, hub_id: int, body: dict[str, Any]) -> tuple[str, dict[s
         d = defs[f["propertyName"]]
         params["p"] = d.id
         if f["operator"] == "CONTAINS_TOKEN":
-            sub = "SELECT record_id FROM record_terms WHERE property_id = :p AND term = :v"
+            # A string's whole-value term is its value_norm, not a record_terms row.
+            sub = (
+                "SELECT record_id FROM record_terms WHERE property_id = :p AND term = :v "
+                "UNION ALL SELECT record_id FROM record_values WHERE property_id = :p "
+                "AND value_norm = :v"
+            )
             params["v"] = f["value"]
         elif f["propertyName"] == "b_ssn":
             sub = "SELECT record_id FROM record_values WHERE property_id = :p AND value_bidx = :v"

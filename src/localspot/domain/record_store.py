@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, select
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import stored_terms, stored_tokenizer
+from localspot.domain.search_terms import TOKENIZED_TYPES, stored_terms, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
@@ -404,16 +404,20 @@ def write_changes(
     history: list[tuple] = []
     trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
-    # Per property, once for the batch: whether its values are sealed, and what gives the
-    # terms kept of them.
-    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None]] = {}
+    # Whole-value terms, which value_norm stands for in record_terms (search_terms.norm_term).
+    wholes: list[tuple] = []
+    # Per property, once for the batch: whether its values are sealed, what gives the terms
+    # kept of them, and whether value_norm stands for the whole-value term.
+    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None, bool]] = {}
     for record_id, definition, old, stored in changes:
         property_id = definition.id
         plan = plans.get(property_id)
         if plan is None:
             protected = policy.is_protected(definition.data_sensitivity)
-            plan = plans[property_id] = (protected, stored_tokenizer(definition, protected))
-        protected, tokenize = plan
+            tokenizer = stored_tokenizer(definition, protected)
+            in_norm = tokenizer is not None and definition.type in TOKENIZED_TYPES
+            plan = plans[property_id] = (protected, tokenizer, in_norm)
+        protected, tokenize, in_norm = plan
         text = stored.text
         if protected and text:
             value, norm, num, sealed, bidx = _columns(
@@ -427,7 +431,12 @@ def write_changes(
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
         if tokenize is not None and text:
-            terms += [(property_id, term, record_id) for term in tokenize(text)]
+            found = tokenize(text)
+            if in_norm and norm in found:
+                wholes.append((property_id, norm, record_id))
+                terms += [(property_id, term, record_id) for term in found if term != norm]
+            else:
+                terms += [(property_id, term, record_id) for term in found]
         # A sealed value's history keeps an envelope of its own, so that it still opens
         # (and stays that record's) whatever becomes of the value row's.
         if not new_records or sealed is not None:
@@ -444,7 +453,7 @@ def write_changes(
         insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     changed = ((c.record_id, c.definition.id) for c in changes)
     if new_records:
-        query_index.created(conn, hub_id, object_type, changed, terms)
+        query_index.created(conn, hub_id, object_type, changed, chain(terms, wholes))
     else:
         query_index.written(conn, hub_id, object_type, set(changed))
 

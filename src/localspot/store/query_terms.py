@@ -1,6 +1,7 @@
 """The free-text ``query`` index (``query_terms``): its upkeep and the SQL that reads it.
 
-The rows of an object type derive from record_terms, restricted to the properties recorded
+The rows of an object type derive from the terms of record_terms and those that value_norm
+stands for (``WHOLE_VALUE_TERM_TYPES``), restricted to the properties recorded
 for it in ``query_term_scopes`` and to live records; the domain (``domain/query_index.py``)
 calls in here whenever either changes. Every statement works on both stores.
 """
@@ -8,6 +9,7 @@ calls in here whenever either changes. Every statement works on both stores.
 from __future__ import annotations
 
 import string
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
@@ -26,15 +28,19 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union,
 )
 
 from localspot.store.driver import execute_many, fetch, insert_rows
 from localspot.store.engine import before_commit
 from localspot.store.schema import (
+    WHOLE_VALUE_TERM_TYPES,
+    property_definitions,
     query_prefix_counts,
     query_term_scopes,
     query_terms,
     record_terms,
+    record_values,
     records,
 )
 
@@ -77,16 +83,38 @@ def fold(term: str) -> str:
     return term.lower() if term.isascii() else term.translate(_ASCII_LOWER)
 
 
+# What str.strip() strips: a value_norm made of these alone is no term (search_terms).
+WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+def not_blank(column: Any, sqlite: bool) -> ColumnElement[bool]:
+    """``column`` holds more than whitespace (as str.strip() sees it), on either store."""
+    return (func.trim if sqlite else func.btrim)(column, WHITESPACE) != ""  # type: ignore[no-any-return]
+
+
 def _derive(
-    property_ids: Sequence[int], narrowing: ColumnElement[bool]
+    conn: Connection, property_ids: Sequence[int], record_ids: Sequence[int] | None = None
 ) -> Any:  # an INSERT ... SELECT
-    t = record_terms.c
-    words = (
-        select(t.record_id, func.lower(t.term).label("term"))
-        .where(t.property_id.in_(list(property_ids)), narrowing)
-        .distinct()
-        .subquery("words")
+    """The rows of the properties' terms: record_terms, and the value_norm of each value whose
+    whole-value term it stands for (schema.WHOLE_VALUE_TERM_TYPES); of ``record_ids`` only, if
+    given."""
+    t, v, d = record_terms.c, record_values.c, property_definitions.c
+    ids = list(property_ids)
+    kept = select(t.record_id, func.lower(t.term).label("term")).where(t.property_id.in_(ids))
+    whole = (
+        select(v.record_id, func.lower(v.value_norm).label("term"))
+        .join(property_definitions, d.id == v.property_id)
+        .where(
+            v.property_id.in_(ids),
+            d.type.in_(WHOLE_VALUE_TERM_TYPES),
+            v.value_norm.is_not(None),
+            not_blank(v.value_norm, conn.dialect.name == "sqlite"),
+        )
     )
+    if record_ids is not None:
+        kept = kept.where(t.record_id.in_(record_ids))
+        whole = whole.where(v.record_id.in_(record_ids))
+    words = union(kept, whole).subquery("words")
     r = records.c
     previous = func.lag(words.c.term).over(partition_by=words.c.record_id, order_by=words.c.term)
     rows = (
@@ -111,7 +139,7 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
         chunk = ids[start : start + _CHUNK]
         _tally(counts, _by_record(_delete_returning(conn, chunk)), -1)
         if property_ids:
-            derived = _derive(property_ids, record_terms.c.record_id.in_(chunk))
+            derived = _derive(conn, property_ids, chunk)
             _tally(counts, _by_record(conn.execute(derived.returning(*_ENTRY))), 1)
 
 
@@ -174,7 +202,7 @@ def rebuild(
     ids = sorted(set(property_ids))
     if ids:
         # Property ids belong to one account and object type: they bound the rows alone.
-        conn.execute(_derive(ids, record_terms.c.property_id.in_(ids)))
+        conn.execute(_derive(conn, ids))
         _count_all(conn, hub_id, object_type_id)
     s = query_term_scopes.c
     conn.execute(

@@ -669,7 +669,10 @@ developer_api_keys = Table(
 # Search (issue #4) --------------------------------------------------------------------------------
 # The terms of each non-sensitive string or enumeration value (domain/search_terms.py): what
 # CONTAINS_TOKEN and the free-text ``query`` look up through the primary key, instead of
-# scanning every value of a property.
+# scanning every value of a property. Values of the types below leave out their whole-value
+# term, which is their value_norm: search reads it from ``ix_record_values_norm`` (a third to
+# a half of a string property's terms otherwise, each an entry in two b-trees per write).
+WHOLE_VALUE_TERM_TYPES = ("string", "phone_number")
 record_terms = Table(
     "record_terms",
     metadata,
