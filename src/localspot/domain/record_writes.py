@@ -78,7 +78,7 @@ class Writer:
         self.now_ms = rt.clock.millis()
         # Every active definition of the object, once per transaction: a batch checks many
         # inputs against the same definitions.
-        self.definitions = property_lookup.definitions_by_name(conn, caller.hub_id, object_type)
+        self.definitions = property_lookup.active_definitions(conn, caller.hub_id, object_type)
         self._listening: bool | None = None
         self._allowed_levels: set[frozenset[str]] = set()
         self._email_definition = self.definitions.get("email") if object_type.id == "0-1" else None
