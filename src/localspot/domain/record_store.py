@@ -341,38 +341,24 @@ def new_records(
         source.label,
         source.user_id,
     )
+    # SQLite numbers its parameters: every row names the same nine (see driver.insert_rows).
+    sqlite = conn.dialect.name == "sqlite"
+    marks = "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" if sqlite else "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
     while len(ids) < count:
         n = min(_NEW_RECORDS_CHUNK, count - len(ids))
         sql = (
             "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived, "
             "created_source_type, created_source_id, created_source_label, created_by_user_id) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?, ?)'] * n)} RETURNING id"
+            f"VALUES {', '.join([marks] * n)} RETURNING id"
         )
-        ids += [found[0] for found in fetch(conn, sql, row * n)]
+        ids += [found[0] for found in fetch(conn, sql, row if sqlite else row * n)]
     return sorted(ids)
 
 
-_VALUE_COLUMNS = (
-    "record_id",
-    "property_id",
-    "value",
-    "value_norm",
-    "value_num",
-    "value_ct",
-    "value_bidx",
-    "updated_ms",
-)
-_HISTORY_COLUMNS = (
-    "record_id",
-    "property_id",
-    "value",
-    "value_ct",
-    "timestamp_ms",
-    "source_type",
-    "source_id",
-    "source_label",
-    "updated_by_user_id",
-)
+# New value rows in two shapes, so that no statement binds the NULLs of the other.
+_PLAIN_COLUMNS = ("record_id", "property_id", "value", "value_norm", "value_num")
+_SEALED_COLUMNS = ("record_id", "property_id", "value_ct", "value_bidx")
+_HISTORY_COLUMNS = ("record_id", "property_id", "value", "value_ct")
 
 
 _UPDATE_SQL = (
@@ -398,11 +384,11 @@ def write_changes(
     transaction and that holds no values yet. Its plaintext values then get no history row:
     their creation entry is read from the value row and the record (``load_history``).
     """
-    inserts: list[tuple] = []
+    plain: list[tuple] = []
+    sealed_rows: list[tuple] = []
     updates: list[tuple] = []
     replaced: list[tuple[int, int]] = []
     history: list[tuple] = []
-    trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
     # Whole-value terms, which value_norm stands for in record_terms (search_terms.norm_term).
     wholes: list[tuple] = []
@@ -426,7 +412,10 @@ def write_changes(
         else:
             value, norm, num, sealed, bidx = text, stored.norm, stored.num, None, None
         if old is None:
-            inserts.append((record_id, property_id, value, norm, num, sealed, bidx, now_ms))
+            if sealed is None:
+                plain.append((record_id, property_id, value, norm, num))
+            else:
+                sealed_rows.append((record_id, property_id, sealed, bidx))
         else:
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
@@ -440,15 +429,25 @@ def write_changes(
         # A sealed value's history keeps an envelope of its own, so that it still opens
         # (and stays that record's) whatever becomes of the value row's.
         if not new_records or sealed is not None:
-            history.append((record_id, property_id, value, sealed, *trail))
-    if inserts:
-        insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
+            history.append((record_id, property_id, value, sealed))
+    stamped = {"updated_ms": now_ms}
+    if plain:
+        insert_rows(conn, record_values.name, _PLAIN_COLUMNS, plain, stamped)
+    if sealed_rows:
+        insert_rows(conn, record_values.name, _SEALED_COLUMNS, sealed_rows, stamped)
     if updates:
         _keep_creation_entries(conn, replaced)
         execute_many(conn, _UPDATE_SQL, updates)
         execute_many(conn, _CLEAR_TERMS_SQL, replaced)
     if history:
-        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history)
+        trail = {
+            "timestamp_ms": now_ms,
+            "source_type": source.type,
+            "source_id": source.id,
+            "source_label": source.label,
+            "updated_by_user_id": source.user_id,
+        }
+        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history, trail)
     if terms:
         insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     changed = ((c.record_id, c.definition.id) for c in changes)

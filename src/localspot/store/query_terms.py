@@ -143,7 +143,7 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
             _tally(counts, _by_record(conn.execute(derived.returning(*_ENTRY))), 1)
 
 
-_ADD_COLUMNS = ("hub_id", "object_type_id", "term", "record_id", "prev_term")
+_ADD_COLUMNS = ("term", "record_id", "prev_term")
 
 
 def add_new(
@@ -166,11 +166,12 @@ def add_new(
         previous = None
         # Python orders strings by code point, which is the UTF-8 byte order both stores use.
         for term in sorted(by_record[record_id]):
-            rows.append((hub_id, object_type_id, term, record_id, previous))
+            rows.append((term, record_id, previous))
             previous = term
     # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
-    rows.sort(key=itemgetter(2))
-    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
+    rows.sort(key=itemgetter(0))
+    owner = {"hub_id": hub_id, "object_type_id": object_type_id}
+    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows, owner)
     counts = _pending(conn)
     _tally(counts, (((hub_id, object_type_id), t) for t in by_record.values()), 1)
 
