@@ -8,6 +8,7 @@ calls in here whenever either changes. Every statement works on both stores.
 
 from __future__ import annotations
 
+import functools
 import string
 import sys
 from collections import Counter
@@ -237,14 +238,26 @@ def _tally(
 ) -> None:
     """Adds ``sign`` to the count of each prefix, up to COUNTED_PREFIX characters, of the
     terms of each record: once a record, however many of its terms share the prefix."""
+    by_owner: dict[tuple[int, str], list[str]] = {}
     for owner, terms in records_terms:
         # t[:k] past the end of t is t itself: the set holds it once.
-        prefixes = {t[:k] for t in terms for k in _LENGTHS}
+        prefixes: set[str] = set()
+        for term in terms:
+            prefixes.update(_prefixes(term))
+        by_owner.setdefault(owner, []).extend(prefixes)
+    for owner, prefixes in by_owner.items():
         of_owner = counts.setdefault(owner, Counter())
         if sign > 0:
             of_owner.update(prefixes)
         else:
             of_owner.subtract(prefixes)
+
+
+# Terms recur across records (domains, cities, companies): their prefixes are sliced once. The
+# bound keeps the cache to a couple of megabytes.
+@functools.lru_cache(maxsize=4096)
+def _prefixes(term: str) -> tuple[str, ...]:
+    return tuple(term[:k] for k in _LENGTHS)
 
 
 def _delete_returning(conn: Connection, record_ids: Sequence[int]) -> list[Any]:
