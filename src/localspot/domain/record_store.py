@@ -355,7 +355,9 @@ def new_records(
     return sorted(ids)
 
 
-# New value rows in two shapes, so that no statement binds the NULLs of the other.
+# New value rows in three shapes, so that no statement binds the NULLs of another: text,
+# numbers (and dates, booleans), sealed.
+_TEXT_COLUMNS = ("record_id", "property_id", "value", "value_norm")
 _PLAIN_COLUMNS = ("record_id", "property_id", "value", "value_norm", "value_num")
 _SEALED_COLUMNS = ("record_id", "property_id", "value_ct", "value_bidx")
 _HISTORY_COLUMNS = ("record_id", "property_id", "value", "value_ct")
@@ -384,6 +386,7 @@ def write_changes(
     transaction and that holds no values yet. Its plaintext values then get no history row:
     their creation entry is read from the value row and the record (``load_history``).
     """
+    texts: list[tuple] = []
     plain: list[tuple] = []
     sealed_rows: list[tuple] = []
     updates: list[tuple] = []
@@ -412,10 +415,12 @@ def write_changes(
         else:
             value, norm, num, sealed, bidx = text, stored.norm, stored.num, None, None
         if old is None:
-            if sealed is None:
-                plain.append((record_id, property_id, value, norm, num))
-            else:
+            if sealed is not None:
                 sealed_rows.append((record_id, property_id, sealed, bidx))
+            elif num is None:
+                texts.append((record_id, property_id, value, norm))
+            else:
+                plain.append((record_id, property_id, value, norm, num))
         else:
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
@@ -431,6 +436,8 @@ def write_changes(
         if not new_records or sealed is not None:
             history.append((record_id, property_id, value, sealed))
     stamped = {"updated_ms": now_ms}
+    if texts:
+        insert_rows(conn, record_values.name, _TEXT_COLUMNS, texts, stamped)
     if plain:
         insert_rows(conn, record_values.name, _PLAIN_COLUMNS, plain, stamped)
     if sealed_rows:
