@@ -149,7 +149,7 @@ def seed(rt: Runtime, hub_id: int, first: int, count: int, rng: random.Random) -
         n = min(BATCH, count - start)
         rows = [contact(first + start + k, rng) for k in range(n)]
         with rt.store.write() as conn:
-            ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n)
+            ids = record_store.new_records(conn, hub_id, contacts, rt.clock.millis(), n, source)
             changes = []
             for record_id, props in zip(ids, rows, strict=True):
                 for name, value in props.items():
@@ -242,7 +242,12 @@ def raw_sql(rt: Runtime, hub_id: int, body: dict[str, Any]) -> tuple[str, dict[s
         d = defs[f["propertyName"]]
         params["p"] = d.id
         if f["operator"] == "CONTAINS_TOKEN":
-            sub = "SELECT record_id FROM record_terms WHERE property_id = :p AND term = :v"
+            # A string's whole-value term is its value_norm, not a record_terms row.
+            sub = (
+                "SELECT record_id FROM record_terms WHERE property_id = :p AND term = :v "
+                "UNION ALL SELECT record_id FROM record_values WHERE property_id = :p "
+                "AND value_norm = :v"
+            )
             params["v"] = f["value"]
         elif f["propertyName"] == "b_ssn":
             sub = "SELECT record_id FROM record_values WHERE property_id = :p AND value_bidx = :v"

@@ -15,12 +15,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Connection, insert, select, text
 
 from localspot.scopes import all_scopes
 from localspot.settings import Settings
 from localspot.store import schema as s
-from localspot.store.engine import Store
+from localspot.store.engine import _MIGRATIONS, Store
 from localspot.testing import LocalSpotServer
 from tests.conftest import POSTGRES_URL, STORE
 from tests.oauth_helpers import (
@@ -36,6 +38,8 @@ from tests.oauth_helpers import (
 from tests.records_helpers import add_property
 
 READ = "crm.objects.contacts.read"
+# The migration that withdraws what older stores only hid, and the revision before it.
+WITHDRAWING, BEFORE = "e2a05e9e16d5", "5b2e8c41d7f0"
 PASSPORT = "P-WITHDRAWN-7731"
 
 
@@ -221,8 +225,13 @@ def test_the_migration_withdraws_what_older_stores_only_hid(own_store_url: str) 
         store.migrate()
         with store.engine.begin() as conn:
             apps = _older_store_with_hidden_scopes(conn)
-            conn.execute(text("UPDATE alembic_version SET version_num = '5b2e8c41d7f0'"))
-        store.migrate()
+            conn.execute(text(f"UPDATE alembic_version SET version_num = '{BEFORE}'"))
+        # Only the migration under test: later ones would change a schema already current.
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with store.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, WITHDRAWING)
 
         with store.engine.connect() as conn:
             for name, app_id in apps.items():

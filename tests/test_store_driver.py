@@ -17,7 +17,9 @@ from sqlalchemy import (
     select,
 )
 
+from localspot.domain.record_store import RecordRow
 from localspot.store import driver
+from localspot.store.schema import records
 
 _metadata = MetaData()
 _things = Table(
@@ -90,3 +92,8 @@ def test_a_missing_value_is_an_error_not_a_null(conn) -> None:  # type: ignore[n
     statement = select(_things.c.id).where(_things.c.name == bindparam("name"))
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error, whichever it is
         driver.fetch_built(conn, statement, {})
+
+
+def test_a_records_row_starts_with_the_fields_of_a_record_row() -> None:
+    """``record_row`` reads a records row by position (see its docstring)."""
+    assert tuple(records.c.keys())[: len(RecordRow._fields)] == RecordRow._fields

@@ -15,9 +15,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
+from localspot.store.driver import fetch
 from localspot.store.schema import property_definition_versions as versions
 
 # Bounded by definitions held, not entries: 20,000 rendered definitions are some 30 MB.
@@ -58,12 +59,14 @@ def touch(conn: Connection, hub_id: int, object_type_ids: Iterable[str]) -> None
         conn.execute(statement)
 
 
+_VERSION_SQL = (
+    "SELECT version FROM property_definition_versions WHERE hub_id = ? AND object_type_id = ?"
+)
+
+
 def _version(conn: Connection, hub_id: int, object_type_id: str) -> str | None:
-    return conn.scalar(
-        select(versions.c.version).where(
-            versions.c.hub_id == hub_id, versions.c.object_type_id == object_type_id
-        )
-    )
+    found = fetch(conn, _VERSION_SQL, (hub_id, object_type_id))
+    return found[0][0] if found else None
 
 
 def _fresh(key: Key, version: str | None) -> _Entry | None:
@@ -118,3 +121,39 @@ def one(
     """A rendered definition if a fresh copy is at hand; None means "ask the store"."""
     entry = _fresh((hub_id, object_type_id, archived), _version(conn, hub_id, object_type_id))
     return entry.by_name.get(name) if entry is not None else None
+
+
+# Every active definition of an object as the domains check writes against (not rendered), by
+# (hub id, object type id): a write transaction reads the marker instead of every row.
+_active: OrderedDict[tuple[int, str], tuple[str, dict[str, Any]]] = OrderedDict()
+_active_held = 0
+
+
+def active(
+    conn: Connection, hub_id: int, object_type_id: str, load: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """``load()``'s definitions by name, or a copy of them kept while the marker is unchanged.
+
+    Safe inside a write transaction: one that changed the definitions changed the marker to a
+    new random value too, which no kept copy carries (nor any store, should it roll back).
+    """
+    global _active_held
+    key = (hub_id, object_type_id)
+    version = _version(conn, hub_id, object_type_id)
+    if version is not None:
+        with _lock:
+            found = _active.get(key)
+            if found is not None and found[0] == version:
+                _active.move_to_end(key)
+                return dict(found[1])
+    loaded = load()
+    if version is not None:
+        with _lock:
+            old = _active.pop(key, None)
+            _active_held -= len(old[1]) if old else 0
+            _active[key] = (version, dict(loaded))
+            _active_held += len(loaded)
+            while _active_held > MAX_CACHED_DEFINITIONS and len(_active) > 1:
+                _, (_, evicted) = _active.popitem(last=False)
+                _active_held -= len(evicted)
+    return loaded

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select
 
+from localspot.domain import property_cache
 from localspot.domain.object_types import ObjectType
 from localspot.runtime import Runtime
 from localspot.store.driver import fetch
@@ -123,3 +124,11 @@ def definitions_by_name(
         rows = conn.execute(_ACTIVE_NAMED, {**params, "names": list(names)})
     found = {row.name: Definition(*row) for row in rows}
     return found if names is None else _named(found, list(names))
+
+
+def active_definitions(conn: Connection, hub_id: int, object_type: ObjectType) -> dict[str, Any]:
+    """``definitions_by_name`` of every active definition, kept between transactions while
+    the object's definitions marker is unchanged (``property_cache.active``)."""
+    return property_cache.active(
+        conn, hub_id, object_type.id, lambda: definitions_by_name(conn, hub_id, object_type)
+    )

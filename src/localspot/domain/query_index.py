@@ -16,17 +16,28 @@ from sqlalchemy import Connection
 from localspot import policy
 from localspot.domain import property_lookup
 from localspot.domain.object_types import ObjectType
+from localspot.domain.search_terms import TOKENIZED_TYPES
 from localspot.store import query_terms
 
 
 def property_ids(conn: Connection, hub_id: int, object_type: ObjectType) -> tuple[int, ...]:
     """The stored properties ``query`` looks in: active, searchable, never sensitive ones
     (SPEC Part B3). Virtual properties live on the record row and have no terms."""
+    return searched(conn, hub_id, object_type)[0]
+
+
+def searched(
+    conn: Connection, hub_id: int, object_type: ObjectType
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``property_ids``, and those of them whose whole-value terms are their value_norm."""
     names = [n for n in object_type.searchable_properties if object_type.record_column(n) is None]
     found = property_lookup.definitions_for_reads(conn, hub_id, object_type, names)
-    return tuple(
-        sorted(d.id for d in found.values() if policy.matched_by_query(d.data_sensitivity))
+    kept = sorted(
+        (d for d in found.values() if policy.matched_by_query(d.data_sensitivity)),
+        key=lambda d: d.id,
     )
+    ids = tuple(d.id for d in kept)
+    return ids, tuple(d.id for d in kept if d.type in TOKENIZED_TYPES)
 
 
 def current(conn: Connection, hub_id: int, object_type: ObjectType, ids: tuple[int, ...]) -> bool:
@@ -58,10 +69,11 @@ def created(
     hub_id: int,
     object_type: ObjectType,
     changed: Iterable[tuple[int, int]],
-    terms: list[tuple[int, str, int]],
+    terms: Iterable[tuple[int, str, int]],
 ) -> None:
     """After the first values of records created in this transaction were written, with
-    ``terms`` every (property id, term, record id) row written for them."""
+    ``terms`` every (property id, term, record id) of theirs, those that value_norm stands for
+    in record_terms too."""
     recorded = query_terms.recorded_ids(conn, hub_id, object_type.id)
     if recorded is None:
         written(conn, hub_id, object_type, changed)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, select
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, delete, select
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import stored_terms, stored_tokenizer
+from localspot.domain.search_terms import TOKENIZED_TYPES, stored_terms, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
@@ -70,9 +71,10 @@ _FIND_SQL = (
 
 
 def record_row(row: tuple[Any, ...]) -> RecordRow:
-    """A records row read on the driver's cursor (all its columns, in order): SQLite gives
+    """A records row read on the driver's cursor, its columns in the table's order (the first
+    are ``RecordRow``'s; the rest, who created it, only history reads): SQLite gives
     ``archived`` as 0 or 1."""
-    return RecordRow(*row[:5], bool(row[5]), *row[6:])
+    return RecordRow(*row[:5], bool(row[5]), row[6], row[7])
 
 
 def find(conn: Connection, hub_id: int, object_type: ObjectType, record_id: int) -> Any | None:
@@ -257,6 +259,22 @@ def virtual_value(object_type: ObjectType, row: Any, name: str) -> str | None:
     return None
 
 
+# A record's history rows, and the creation entry of each plaintext value it was created with
+# and still holds (see ``records.created_source_type``): that value row has no history row yet.
+_HISTORY_SQL = (
+    "SELECT property_id, value, value_ct, timestamp_ms, source_type, source_id, source_label, "
+    "updated_by_user_id, id FROM record_history WHERE record_id = ? AND property_id IN ({marks}) "
+    "UNION ALL "
+    "SELECT v.property_id, v.value, NULL, r.created_ms, r.created_source_type, "
+    "r.created_source_id, r.created_source_label, r.created_by_user_id, 0 "
+    "FROM record_values v JOIN records r ON r.id = v.record_id "
+    "WHERE v.record_id = ? AND v.property_id IN ({marks}) AND v.value_ct IS NULL "
+    "AND r.created_source_type IS NOT NULL AND NOT EXISTS (SELECT 1 FROM record_history h "
+    "WHERE h.record_id = v.record_id AND h.property_id = v.property_id) "
+    "ORDER BY 9 DESC"
+)
+
+
 def load_history(
     conn: Connection,
     protector: Protector,
@@ -270,30 +288,28 @@ def load_history(
     out: dict[str, list[dict[str, Any]]] = {d.name: [] for d in by_id.values()}
     if not by_id:
         return out
-    rows = conn.execute(
-        select(record_history)
-        .where(
-            record_history.c.record_id == record_id, record_history.c.property_id.in_(list(by_id))
-        )
-        .order_by(record_history.c.id.desc())
+    property_ids = list(by_id)
+    rows = fetch(
+        conn,
+        _HISTORY_SQL.format(marks=_marks(len(property_ids))),
+        [record_id, *property_ids, record_id, *property_ids],
     )
-    for row in rows:
-        name = by_id[row.property_id].name
-        value = row.value
-        if row.value_ct is not None:
+    for property_id, value, sealed, timestamp_ms, source_type, source_id, label, user, _ in rows:
+        name = by_id[property_id].name
+        if sealed is not None:
             ref = ValueRef(hub_id, object_type.id, record_id, name)
-            value = open_sealed(protector, object_type, ref, row.value_ct)
+            value = open_sealed(protector, object_type, ref, sealed)
         entry: dict[str, Any] = {
             "value": value,
-            "timestamp": ms_to_iso(row.timestamp_ms),
-            "sourceType": row.source_type,
+            "timestamp": ms_to_iso(timestamp_ms),
+            "sourceType": source_type,
         }
-        if row.source_id is not None:
-            entry["sourceId"] = row.source_id
-        if row.source_label is not None:
-            entry["sourceLabel"] = row.source_label
-        if row.updated_by_user_id is not None:
-            entry["updatedByUserId"] = row.updated_by_user_id
+        if source_id is not None:
+            entry["sourceId"] = source_id
+        if label is not None:
+            entry["sourceLabel"] = label
+        if user is not None:
+            entry["updatedByUserId"] = user
         out[name].append(entry)
     return out
 
@@ -314,47 +330,51 @@ _NEW_RECORDS_CHUNK = 500
 
 
 def new_records(
-    conn: Connection, hub_id: int, object_type: ObjectType, now_ms: int, count: int
+    conn: Connection,
+    hub_id: int,
+    object_type: ObjectType,
+    now_ms: int,
+    count: int,
+    source: Source,
 ) -> list[int]:
-    """Inserts ``count`` empty records; their ids, ascending.
+    """Inserts ``count`` empty records created by ``source``; their ids, ascending.
 
     The rows are alike, so which id goes to which input does not matter: one multi-row insert
     with RETURNING, its ids sorted. (SQLAlchemy's RETURNING in parameter order ran one
     statement per row on SQLite, a third of a batch's store time.)
     """
     ids: list[int] = []
-    row = (hub_id, object_type.id, now_ms, now_ms, False)
+    row = (
+        hub_id,
+        object_type.id,
+        now_ms,
+        now_ms,
+        False,
+        source.type,
+        source.id,
+        source.label,
+        source.user_id,
+    )
+    # SQLite numbers its parameters: every row names the same nine (see driver.insert_rows).
+    sqlite = conn.dialect.name == "sqlite"
+    marks = "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" if sqlite else "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
     while len(ids) < count:
         n = min(_NEW_RECORDS_CHUNK, count - len(ids))
         sql = (
-            "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?)'] * n)} RETURNING id"
+            "INSERT INTO records (hub_id, object_type_id, created_ms, updated_ms, archived, "
+            "created_source_type, created_source_id, created_source_label, created_by_user_id) "
+            f"VALUES {', '.join([marks] * n)} RETURNING id"
         )
-        ids += [found[0] for found in fetch(conn, sql, row * n)]
+        ids += [found[0] for found in fetch(conn, sql, row if sqlite else row * n)]
     return sorted(ids)
 
 
-_VALUE_COLUMNS = (
-    "record_id",
-    "property_id",
-    "value",
-    "value_norm",
-    "value_num",
-    "value_ct",
-    "value_bidx",
-    "updated_ms",
-)
-_HISTORY_COLUMNS = (
-    "record_id",
-    "property_id",
-    "value",
-    "value_ct",
-    "timestamp_ms",
-    "source_type",
-    "source_id",
-    "source_label",
-    "updated_by_user_id",
-)
+# New value rows in three shapes, so that no statement binds the NULLs of another: text,
+# numbers (and dates, booleans), sealed.
+_TEXT_COLUMNS = ("record_id", "property_id", "value", "value_norm")
+_PLAIN_COLUMNS = ("record_id", "property_id", "value", "value_norm", "value_num")
+_SEALED_COLUMNS = ("record_id", "property_id", "value_ct", "value_bidx")
+_HISTORY_COLUMNS = ("record_id", "property_id", "value", "value_ct")
 
 
 _UPDATE_SQL = (
@@ -376,25 +396,31 @@ def write_changes(
 ) -> None:
     """Stores new values and their history, and keeps unique holders current.
 
-    ``new_records``: every change is to a record created in this transaction that holds no
-    values yet.
+    ``new_records``: every change is to a record that ``new_records`` created in this
+    transaction and that holds no values yet. Its plaintext values then get no history row:
+    their creation entry is read from the value row and the record (``load_history``).
     """
-    inserts: list[tuple] = []
+    texts: list[tuple] = []
+    plain: list[tuple] = []
+    sealed_rows: list[tuple] = []
     updates: list[tuple] = []
     replaced: list[tuple[int, int]] = []
     history: list[tuple] = []
-    trail = (now_ms, source.type, source.id, source.label, source.user_id)
     terms: list[tuple] = []
-    # Per property, once for the batch: whether its values are sealed, and what gives the
-    # terms kept of them.
-    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None]] = {}
+    # Whole-value terms, which value_norm stands for in record_terms (search_terms.norm_term).
+    wholes: list[tuple] = []
+    # Per property, once for the batch: whether its values are sealed, what gives the terms
+    # kept of them, and whether value_norm stands for the whole-value term.
+    plans: dict[int, tuple[bool, Callable[[str], frozenset[str]] | None, bool]] = {}
     for record_id, definition, old, stored in changes:
         property_id = definition.id
         plan = plans.get(property_id)
         if plan is None:
             protected = policy.is_protected(definition.data_sensitivity)
-            plan = plans[property_id] = (protected, stored_tokenizer(definition, protected))
-        protected, tokenize = plan
+            tokenizer = stored_tokenizer(definition, protected)
+            in_norm = tokenizer is not None and definition.type in TOKENIZED_TYPES
+            plan = plans[property_id] = (protected, tokenizer, in_norm)
+        protected, tokenize, in_norm = plan
         text = stored.text
         if protected and text:
             value, norm, num, sealed, bidx = _columns(
@@ -403,27 +429,86 @@ def write_changes(
         else:
             value, norm, num, sealed, bidx = text, stored.norm, stored.num, None, None
         if old is None:
-            inserts.append((record_id, property_id, value, norm, num, sealed, bidx, now_ms))
+            if sealed is not None:
+                sealed_rows.append((record_id, property_id, sealed, bidx))
+            elif num is None:
+                texts.append((record_id, property_id, value, norm))
+            else:
+                plain.append((record_id, property_id, value, norm, num))
         else:
             replaced.append((record_id, property_id))
             updates.append((value, norm, num, sealed, bidx, now_ms, record_id, property_id))
         if tokenize is not None and text:
-            terms += [(property_id, term, record_id) for term in tokenize(text)]
-        history.append((record_id, property_id, value, sealed, *trail))
-    if inserts:
-        insert_rows(conn, record_values.name, _VALUE_COLUMNS, inserts)
+            found = tokenize(text)
+            if in_norm and norm in found:
+                wholes.append((property_id, norm, record_id))
+                terms += [(property_id, term, record_id) for term in found if term != norm]
+            else:
+                terms += [(property_id, term, record_id) for term in found]
+        # A sealed value's history keeps an envelope of its own, so that it still opens
+        # (and stays that record's) whatever becomes of the value row's.
+        if not new_records or sealed is not None:
+            history.append((record_id, property_id, value, sealed))
+    stamped = {"updated_ms": now_ms}
+    if texts:
+        insert_rows(conn, record_values.name, _TEXT_COLUMNS, texts, stamped)
+    if plain:
+        insert_rows(conn, record_values.name, _PLAIN_COLUMNS, plain, stamped)
+    if sealed_rows:
+        insert_rows(conn, record_values.name, _SEALED_COLUMNS, sealed_rows, stamped)
     if updates:
+        _keep_creation_entries(conn, replaced)
         execute_many(conn, _UPDATE_SQL, updates)
         execute_many(conn, _CLEAR_TERMS_SQL, replaced)
     if history:
-        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history)
+        trail = {
+            "timestamp_ms": now_ms,
+            "source_type": source.type,
+            "source_id": source.id,
+            "source_label": source.label,
+            "updated_by_user_id": source.user_id,
+        }
+        insert_rows(conn, record_history.name, _HISTORY_COLUMNS, history, trail)
     if terms:
+        # In primary key order: each row lands beside the one before (some 15% of the insert).
+        terms.sort()
         insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
     changed = ((c.record_id, c.definition.id) for c in changes)
     if new_records:
-        query_index.created(conn, hub_id, object_type, changed, terms)
+        query_index.created(conn, hub_id, object_type, changed, chain(terms, wholes))
     else:
         query_index.written(conn, hub_id, object_type, set(changed))
+
+
+# Up to 400 (record id, property id) pairs a statement: 800 parameters, under SQLite's 999.
+_PAIRS_PER_STATEMENT = 400
+
+
+def _keep_creation_entries(conn: Connection, replaced: list[tuple[int, int]]) -> None:
+    """Before values are replaced: the creation entry of each that has no history row of its
+    own (see ``load_history``) becomes one, so that the history keeps it."""
+    for start in range(0, len(replaced), _PAIRS_PER_STATEMENT):
+        chunk = replaced[start : start + _PAIRS_PER_STATEMENT]
+        execute_many(
+            conn,
+            _KEEP_CREATION_SQL.format(pairs=", ".join(["(?, ?)"] * len(chunk))),
+            [tuple(chain.from_iterable(chunk))],
+        )
+
+
+# Joined from the pairs as a table: a row-value IN on SQLite scans record_values instead.
+_KEEP_CREATION_SQL = (
+    "INSERT INTO record_history (record_id, property_id, value, value_ct, timestamp_ms, "
+    "source_type, source_id, source_label, updated_by_user_id) "
+    "SELECT v.record_id, v.property_id, v.value, NULL, r.created_ms, r.created_source_type, "
+    "r.created_source_id, r.created_source_label, r.created_by_user_id "
+    "FROM (VALUES {pairs}) AS p "
+    "JOIN record_values v ON v.record_id = p.column1 AND v.property_id = p.column2 "
+    "JOIN records r ON r.id = v.record_id "
+    "WHERE v.value_ct IS NULL AND r.created_source_type IS NOT NULL AND NOT EXISTS "
+    "(SELECT 1 FROM record_history h WHERE h.record_id = v.record_id "
+    "AND h.property_id = v.property_id)"
+)
 
 
 def _columns(

@@ -78,7 +78,7 @@ class Writer:
         self.now_ms = rt.clock.millis()
         # Every active definition of the object, once per transaction: a batch checks many
         # inputs against the same definitions.
-        self.definitions = property_lookup.definitions_by_name(conn, caller.hub_id, object_type)
+        self.definitions = property_lookup.active_definitions(conn, caller.hub_id, object_type)
         self._listening: bool | None = None
         self._allowed_levels: set[frozenset[str]] = set()
         self._email_definition = self.definitions.get("email") if object_type.id == "0-1" else None
@@ -87,6 +87,9 @@ class Writer:
         # Unique values claimed in the current unit of work, by (property id, key). A clash with
         # one of them is between two inputs of the unit, whose records vanish when it fails.
         self._claimed: dict[tuple[int, str], int] = {}
+        # By property name, what checking its values needs of its definition, worked out once:
+        # (definition, sealed at rest, read only).
+        self._plans: dict[str, tuple[Any, bool, bool]] = {}
 
     def begin_unit(self) -> None:
         """Starts an input that commits or fails on its own (a batch with trace ids)."""
@@ -112,15 +115,24 @@ class Writer:
         problems: list[Problem] = []
         checked: list[tuple[Any, Stored]] = []
         is_email = self._email_definition
+        plans = self._plans
         for name, raw in given.items():
-            definition = found.get(name)
-            if definition is None:
-                problems.append(
-                    Problem(
-                        name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', None
+            plan = plans.get(name)
+            if plan is None:
+                definition = found.get(name)
+                if definition is None:
+                    problems.append(
+                        Problem(
+                            name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist', None
+                        )
                     )
+                    continue
+                plan = plans[name] = (
+                    definition,
+                    policy.is_protected(definition.data_sensitivity),
+                    bool(definition.read_only_value or name in record_store.VIRTUAL),
                 )
-                continue
+            definition, sensitive, read_only = plan
             try:
                 text = raw if type(raw) is str else coerce(raw)
             except TypeError:
@@ -129,8 +141,7 @@ class Writer:
                 ) from None
             if text is None:
                 continue  # JSON null is accepted and changes nothing
-            sensitive = policy.is_protected(definition.data_sensitivity)
-            if definition.read_only_value or name in record_store.VIRTUAL:
+            if read_only:
                 problems.append(
                     Problem(
                         name,
@@ -149,8 +160,8 @@ class Writer:
                     Problem(name, "INVALID_EMAIL", f"Email address {text} is invalid", text)
                 )
                 continue
-            if creating and result.is_cleared:
-                continue
+            if creating and result.text == "":
+                continue  # nothing to clear yet
             checked.append((definition, result))
         problems += self._pipeline_problems(checked, previous, creating)
         if problems:
@@ -200,7 +211,7 @@ class Writer:
         prepared = [self.prepare(self.with_defaults(given), {}, creating=True) for given in inputs]
         self._check_required(prepared)
         ids = record_store.new_records(
-            self.conn, self.caller.hub_id, self.object_type, self.now_ms, len(inputs)
+            self.conn, self.caller.hub_id, self.object_type, self.now_ms, len(inputs), self.source
         )
         changes = [
             Change(rid, d, None, s)

@@ -39,8 +39,9 @@ def render(
 ) -> dict[str, Any]:
     """A record in HubSpot's ``SimplePublicObject`` shape; unset named properties are null."""
     props: dict[str, Any] = {}
+    virtual = record_store.VIRTUAL
     for name in names:
-        value = record_store.virtual_value(object_type, row, name)
+        value = record_store.virtual_value(object_type, row, name) if name in virtual else None
         props[name] = value if value is not None else values.get(name)
     out: dict[str, Any] = {
         "id": str(shown_id if shown_id is not None else row.id),

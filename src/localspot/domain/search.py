@@ -32,6 +32,7 @@ from localspot.domain.records import Projection, Reader
 from localspot.domain.search_eval import Condition, Kind, kind_of
 from localspot.domain.search_request import Filter, SearchRequest, SortRule, parse
 from localspot.domain.search_run import Compiled, in_memory, in_store
+from localspot.domain.search_terms import TOKENIZED_TYPES
 from localspot.domain.values import ms_to_iso, parse_datetime_ms, parse_number
 from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
@@ -191,13 +192,15 @@ def _negate(op: str, pred: q.Pred) -> q.Pred:
     return q.Not(pred) if op in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN") else pred
 
 
-def _term_pred(property_ids: tuple[int, ...], pattern: str) -> q.Pred:
+def _term_pred(definition: Any, pattern: str) -> q.Pred:
+    ids = (definition.id,)
+    in_norm = ids if definition.type in TOKENIZED_TYPES else ()
     if "*" not in pattern:
-        return q.TermMatch(property_ids, "eq", pattern)
+        return q.TermMatch(ids, "eq", pattern, in_norm)
     head = pattern.rstrip("*")
     if "*" not in head:
-        return q.TermMatch(property_ids, "prefix", head)
-    return q.TermMatch(property_ids, "pattern", pattern)
+        return q.TermMatch(ids, "prefix", head, in_norm)
+    return q.TermMatch(ids, "pattern", pattern, in_norm)
 
 
 def _plain_pred(cond: Condition) -> q.Pred:
@@ -207,7 +210,7 @@ def _plain_pred(cond: Condition) -> q.Pred:
         has = q.HasValue(d.id)
         return has if op == "HAS_PROPERTY" else q.Not(has)
     if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        return _negate(op, _term_pred((d.id,), args[0]))
+        return _negate(op, _term_pred(d, args[0]))
     if cond.kind == "options" and op in ("EQ", "NEQ", "IN", "NOT_IN"):
         members = tuple(q.TermMatch((d.id,), "eq", a) for a in args)
         return _negate(op, members[0] if len(members) == 1 else q.AnyOf(members))
@@ -382,7 +385,7 @@ def _with_query(
     """
     if request.query is None:
         return plan
-    stored = query_index.property_ids(conn, caller.hub_id, object_type)
+    stored, in_norm = query_index.searched(conn, caller.hub_id, object_type)
     indexed = bool(stored) and query_index.current(conn, caller.hub_id, object_type, stored)
     by_id = any(_virtual_column(object_type, n) == "id" for n in object_type.searchable_properties)
     words: list[q.Pred] = []
@@ -391,7 +394,7 @@ def _with_query(
         if indexed:
             options.append(q.Words(caller.hub_id, object_type.id, word))
         elif stored:
-            options.append(q.TermMatch(stored, "folded_prefix", word))
+            options.append(q.TermMatch(stored, "folded_prefix", word, in_norm))
         if by_id and word.isdigit() and len(word) < 19:
             options.append(q.RecordCmp("id", "eq", (int(word),)))
         words.append(q.AnyOf(tuple(options)) if len(options) != 1 else options[0])

@@ -4,7 +4,9 @@ A string value (lower-cased) yields: the whole value, each whitespace-separated 
 of letters and digits, and, for a word holding an ``@``, the part before and the part after the
 last ``@``. So ``Ana.Ruiz@Example.org`` yields ``ana.ruiz@example.org``, ``ana``, ``ruiz``,
 ``example``, ``org``, ``ana.ruiz`` and ``example.org``: a token can be a name part, an email's
-local part or its domain, and the wildcard ``*@example.org`` matches the whole address.
+local part or its domain, and the wildcard ``*@example.org`` matches the whole address. The
+whole value's term is its stored ``value_norm`` (its first 255 characters, lower-cased), which
+the store keeps in place of a term row (``store/schema.py``).
 
 An enumeration value yields its selected options, exactly (enumerations are case-sensitive).
 Numbers, dates and booleans have no terms. Sensitive values have none either: they are never
@@ -19,10 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 from localspot.domain.values import Stored
+from localspot.store.schema import VALUE_NORM_CHARS, WHOLE_VALUE_TERM_TYPES
 
 TERM_CHARS = 255
 _WORD = re.compile(r"[^\W_]+")
-TOKENIZED_TYPES = frozenset({"string", "phone_number"})
+TOKENIZED_TYPES = frozenset(WHOLE_VALUE_TERM_TYPES)
 
 
 # Short values recur across records (cities, companies, job titles): their terms are worked
@@ -44,12 +47,16 @@ def _short_string_terms(text: str) -> frozenset[str]:
 def _string_terms(text: str) -> frozenset[str]:
     lowered = text.lower()
     words = lowered.split()
-    terms = {lowered, *words, *_WORD.findall(lowered)}
+    parts = {*words, *_WORD.findall(lowered)}
     for word in words:
         if "@" in word:
             local, _, domain = word.rpartition("@")
-            terms.update((local, domain))
-    return frozenset(t[:TERM_CHARS] for t in terms if t.strip())
+            parts.update((local, domain))
+    terms = {t[:TERM_CHARS] for t in parts if t.strip()}
+    whole = text[:VALUE_NORM_CHARS].lower()  # value_norm, whatever lower() does to lengths
+    if whole.strip():
+        terms.add(whole)
+    return frozenset(terms)
 
 
 def option_terms(text: str, multiple: bool) -> frozenset[str]:
@@ -88,10 +95,18 @@ def stored_tokenizer(definition: Any, protected: bool) -> Callable[[str], frozen
 
 
 def stored_terms(definition: Any, stored: Stored, protected: bool) -> frozenset[str]:
-    """The terms kept in the store for a written value; none for a sealed one."""
+    """The terms of a written value that record_terms keeps; none for a sealed one, and not
+    the whole-value term that its value_norm stands for."""
     if protected or stored.is_cleared:
         return frozenset()
-    return terms_of(definition, stored.text)
+    return terms_of(definition, stored.text) - norm_term(definition, stored.norm)
+
+
+def norm_term(definition: Any, norm: str | None) -> frozenset[str]:
+    """The term that a value's value_norm stands for in the store: its whole-value term."""
+    if norm is None or definition.type not in TOKENIZED_TYPES:
+        return frozenset()
+    return frozenset((norm,))
 
 
 def wildcard_match(pattern: str, term: str) -> bool:

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
 
 from localspot.store.changes import Changes
+from localspot.store.checkpoints import Checkpointer
 from localspot.store.memo import Memo
 
 T = TypeVar("T")
@@ -73,8 +74,12 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._checkpoints: Checkpointer | None = None
         if self.is_sqlite:
-            self.engine = _sqlite_engine(url)
+            path = make_url(url).database
+            if path and path != ":memory:":
+                self._checkpoints = Checkpointer(path)
+            self.engine = _sqlite_engine(url, own_checkpoints=self._checkpoints is not None)
         else:
             self.engine = _postgresql_engine(url)
         # SQLite has one writer at a time; queueing writers here avoids busy retries inside one
@@ -106,6 +111,8 @@ class Store:
             finally:
                 if self.is_sqlite:
                     conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
 
     @contextmanager
     def shared_reads(self) -> Iterator[None]:
@@ -249,6 +256,8 @@ class Store:
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["write"] = True
                 yield from _committed(conn, None)
+            if self._checkpoints is not None:
+                self._checkpoints.committed()
         finally:
             local.writing -= 1
             local.pinned = _UNREAD  # what it wrote is a new generation to this request too
@@ -308,6 +317,8 @@ class Store:
     def dispose(self) -> None:
         if self._changes is not None:
             self._changes.close()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         with self._watcher_lock:
             if self._watcher is not None:
                 self._watcher.close()
@@ -448,7 +459,7 @@ def _listener_connect(engine: Engine) -> Callable[[], Any]:
     return connect
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, own_checkpoints: bool) -> Engine:
     engine = create_engine(
         url, pool_size=_SQLITE_POOL[0], max_overflow=_SQLITE_POOL[1], **_JSON_CODEC
     )
@@ -463,6 +474,8 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if own_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # store/checkpoints.py does them
         cursor.close()
 
     @event.listens_for(engine, "checkin")

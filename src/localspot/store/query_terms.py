@@ -1,6 +1,7 @@
 """The free-text ``query`` index (``query_terms``): its upkeep and the SQL that reads it.
 
-The rows of an object type derive from record_terms, restricted to the properties recorded
+The rows of an object type derive from the terms of record_terms and those that value_norm
+stands for (``WHOLE_VALUE_TERM_TYPES``), restricted to the properties recorded
 for it in ``query_term_scopes`` and to live records; the domain (``domain/query_index.py``)
 calls in here whenever either changes. Every statement works on both stores.
 """
@@ -8,6 +9,7 @@ calls in here whenever either changes. Every statement works on both stores.
 from __future__ import annotations
 
 import string
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
@@ -26,15 +28,19 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union,
 )
 
 from localspot.store.driver import execute_many, fetch, insert_rows
 from localspot.store.engine import before_commit
 from localspot.store.schema import (
+    WHOLE_VALUE_TERM_TYPES,
+    property_definitions,
     query_prefix_counts,
     query_term_scopes,
     query_terms,
     record_terms,
+    record_values,
     records,
 )
 
@@ -77,16 +83,38 @@ def fold(term: str) -> str:
     return term.lower() if term.isascii() else term.translate(_ASCII_LOWER)
 
 
+# What str.strip() strips: a value_norm made of these alone is no term (search_terms).
+WHITESPACE = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+
+
+def not_blank(column: Any, sqlite: bool) -> ColumnElement[bool]:
+    """``column`` holds more than whitespace (as str.strip() sees it), on either store."""
+    return (func.trim if sqlite else func.btrim)(column, WHITESPACE) != ""  # type: ignore[no-any-return]
+
+
 def _derive(
-    property_ids: Sequence[int], narrowing: ColumnElement[bool]
+    conn: Connection, property_ids: Sequence[int], record_ids: Sequence[int] | None = None
 ) -> Any:  # an INSERT ... SELECT
-    t = record_terms.c
-    words = (
-        select(t.record_id, func.lower(t.term).label("term"))
-        .where(t.property_id.in_(list(property_ids)), narrowing)
-        .distinct()
-        .subquery("words")
+    """The rows of the properties' terms: record_terms, and the value_norm of each value whose
+    whole-value term it stands for (schema.WHOLE_VALUE_TERM_TYPES); of ``record_ids`` only, if
+    given."""
+    t, v, d = record_terms.c, record_values.c, property_definitions.c
+    ids = list(property_ids)
+    kept = select(t.record_id, func.lower(t.term).label("term")).where(t.property_id.in_(ids))
+    whole = (
+        select(v.record_id, func.lower(v.value_norm).label("term"))
+        .join(property_definitions, d.id == v.property_id)
+        .where(
+            v.property_id.in_(ids),
+            d.type.in_(WHOLE_VALUE_TERM_TYPES),
+            v.value_norm.is_not(None),
+            not_blank(v.value_norm, conn.dialect.name == "sqlite"),
+        )
     )
+    if record_ids is not None:
+        kept = kept.where(t.record_id.in_(record_ids))
+        whole = whole.where(v.record_id.in_(record_ids))
+    words = union(kept, whole).subquery("words")
     r = records.c
     previous = func.lag(words.c.term).over(partition_by=words.c.record_id, order_by=words.c.term)
     rows = (
@@ -111,11 +139,11 @@ def refresh(conn: Connection, hub_id: int, object_type_id: str, record_ids: Sequ
         chunk = ids[start : start + _CHUNK]
         _tally(counts, _by_record(_delete_returning(conn, chunk)), -1)
         if property_ids:
-            derived = _derive(property_ids, record_terms.c.record_id.in_(chunk))
+            derived = _derive(conn, property_ids, chunk)
             _tally(counts, _by_record(conn.execute(derived.returning(*_ENTRY))), 1)
 
 
-_ADD_COLUMNS = ("hub_id", "object_type_id", "term", "record_id", "prev_term")
+_ADD_COLUMNS = ("term", "record_id", "prev_term")
 
 
 def add_new(
@@ -125,24 +153,29 @@ def add_new(
     property_ids: Sequence[int],
     terms: Iterable[tuple[int, str, int]],
 ) -> None:
-    """The rows of live records that had none, from the (property id, term, record id) rows
-    just written to record_terms for them: what ``refresh`` would derive, without a DELETE and
-    an INSERT ... SELECT that reads them back (a quarter of a batch create's store time)."""
+    """The rows of live records that had none, from every (property id, term, record id) of
+    theirs just written (record_terms' rows, and the whole-value terms their value_norm stands
+    for): what ``refresh`` would derive, without a DELETE and an INSERT ... SELECT that reads
+    them back (a quarter of a batch create's store time)."""
     wanted = set(property_ids)
     by_record: dict[int, set[str]] = {}
     for property_id, term, record_id in terms:
         if property_id in wanted:
-            by_record.setdefault(record_id, set()).add(fold(term))
+            found = by_record.get(record_id)
+            if found is None:
+                found = by_record[record_id] = set()
+            found.add(fold(term))
     rows = []
     for record_id in sorted(by_record):
         previous = None
         # Python orders strings by code point, which is the UTF-8 byte order both stores use.
         for term in sorted(by_record[record_id]):
-            rows.append((hub_id, object_type_id, term, record_id, previous))
+            rows.append((term, record_id, previous))
             previous = term
     # In key order, as _derive inserts them (the sort is stable, so records stay in id order).
-    rows.sort(key=itemgetter(2))
-    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows)
+    rows.sort(key=itemgetter(0))
+    owner = {"hub_id": hub_id, "object_type_id": object_type_id}
+    insert_rows(conn, query_terms.name, _ADD_COLUMNS, rows, owner)
     counts = _pending(conn)
     _tally(counts, (((hub_id, object_type_id), t) for t in by_record.values()), 1)
 
@@ -174,7 +207,7 @@ def rebuild(
     ids = sorted(set(property_ids))
     if ids:
         # Property ids belong to one account and object type: they bound the rows alone.
-        conn.execute(_derive(ids, record_terms.c.property_id.in_(ids)))
+        conn.execute(_derive(conn, ids))
         _count_all(conn, hub_id, object_type_id)
     s = query_term_scopes.c
     conn.execute(
@@ -208,9 +241,13 @@ def _tally(
 ) -> None:
     """Adds ``sign`` to the count of each prefix, up to COUNTED_PREFIX characters, of the
     terms of each record: once a record, however many of its terms share the prefix."""
+    # One Counter update per owner for the whole batch: Counter.update is Python, a few
+    # microseconds a call.
+    by_owner: dict[tuple[int, str], list[str]] = {}
     for owner, terms in records_terms:
         # t[:k] past the end of t is t itself: the set holds it once.
-        prefixes = {t[:k] for t in terms for k in _LENGTHS}
+        by_owner.setdefault(owner, []).extend({t[:k] for t in terms for k in _LENGTHS})
+    for owner, prefixes in by_owner.items():
         of_owner = counts.setdefault(owner, Counter())
         if sign > 0:
             of_owner.update(prefixes)

@@ -175,6 +175,14 @@ records = Table(
     Column("archived_ms", BigInteger),
     # Set when this record was merged into another; reads of this id answer with that one.
     Column("merged_into", BigInteger),
+    # Who created the record, as its history reports it. Set (for records created since this
+    # column exists) means that a plaintext value written at creation has no record_history row
+    # while it is unchanged: its creation entry is the value row with these and created_ms. A
+    # write that replaces such a value first copies that entry into record_history.
+    Column("created_source_type", String(32)),
+    Column("created_source_id", String(64)),
+    Column("created_source_label", String(200)),
+    Column("created_by_user_id", BigInteger),
     Index("ix_records_listing", "hub_id", "object_type_id", "archived", "id"),
     Index("ix_records_archived_ms", "archived_ms"),
     sqlite_autoincrement=True,
@@ -661,7 +669,10 @@ developer_api_keys = Table(
 # Search (issue #4) --------------------------------------------------------------------------------
 # The terms of each non-sensitive string or enumeration value (domain/search_terms.py): what
 # CONTAINS_TOKEN and the free-text ``query`` look up through the primary key, instead of
-# scanning every value of a property.
+# scanning every value of a property. Values of the types below leave out their whole-value
+# term, which is their value_norm: search reads it from ``ix_record_values_norm`` (a third to
+# a half of a string property's terms otherwise, each an entry in two b-trees per write).
+WHOLE_VALUE_TERM_TYPES = ("string", "phone_number")
 record_terms = Table(
     "record_terms",
     metadata,

@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from localspot.store import query_terms
@@ -134,33 +135,48 @@ class TermMatch(Pred):
     property_ids: tuple[int, ...]
     mode: TermMode
     text: str  # for "pattern": ``*`` is the only wildcard
+    # Those of ``property_ids`` whose values' whole-value term is their value_norm, which
+    # record_terms leaves out (schema.WHOLE_VALUE_TERM_TYPES).
+    in_norm: tuple[int, ...] = ()
 
-    def sql(self, sqlite: bool) -> ColumnElement[bool]:
-        t = record_terms.c
+    def _matches(self, term: Any, sqlite: bool) -> ColumnElement[bool]:
         if self.mode == "eq":
-            cond = t.term == self.text
+            cond = term == self.text
         elif self.mode == "prefix":
-            cond = and_(t.term >= self.text, t.term < self.text + _TOP)
+            cond = and_(term >= self.text, term < self.text + _TOP)
         elif self.mode == "folded_prefix":
             # No index range: only while the query index is being rebuilt (domain/query_index).
-            folded = func.lower(t.term)
+            folded = func.lower(term)
             cond = and_(folded >= self.text, folded < self.text + _TOP)
         elif sqlite:
             # GLOB, unlike LIKE, is case-sensitive, as enumeration options are.
-            cond = t.term.op("GLOB")(_escape_glob(self.text))
+            cond = term.op("GLOB")(_escape_glob(self.text))
         else:
             pattern = "%".join(_escape_like(p) for p in self.text.split("*"))
-            cond = t.term.like(pattern, escape="\\")
+            cond = term.like(pattern, escape="\\")
         prefix = self.text.split("*", 1)[0]
         if self.mode == "pattern" and prefix:
             # The literal start of a pattern bounds the index range on both stores.
-            cond = and_(cond, t.term >= prefix, t.term < prefix + _TOP)
-        owner = (
-            t.property_id == self.property_ids[0]
-            if len(self.property_ids) == 1
-            else t.property_id.in_(self.property_ids)
+            cond = and_(cond, term >= prefix, term < prefix + _TOP)
+        return cond  # type: ignore[no-any-return]
+
+    def sql(self, sqlite: bool) -> ColumnElement[bool]:
+        t = record_terms.c
+        found = select(t.record_id).where(
+            _one_of(t.property_id, self.property_ids), self._matches(t.term, sqlite)
         )
-        return records.c.id.in_(select(t.record_id).where(owner, cond))
+        if not self.in_norm:
+            return records.c.id.in_(found)
+        v = record_values.c
+        whole = [_one_of(v.property_id, self.in_norm), self._matches(v.value_norm, sqlite)]
+        if not self.text.replace("*", "").strip():
+            # Only a text of whitespace and wildcards can match a blank value_norm: no term.
+            whole.append(query_terms.not_blank(v.value_norm, sqlite))
+        return records.c.id.in_(union_all(found, select(v.record_id).where(*whole)))
+
+
+def _one_of(column: Any, ids: tuple[int, ...]) -> ColumnElement[bool]:
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
