@@ -334,3 +334,13 @@ def test_archiving_associations_to_tens_of_thousands_of_ids_answers(http: httpx.
     assert archived.status_code == 204, archived.text
     left = http.get(f"/crm/v4/objects/contacts/{contact}/associations/companies")
     assert left.json()["results"] == []
+
+
+def test_a_long_value_that_lowering_lengthens_is_stored(http: httpx.Client) -> None:
+    """Regression: value_norm was cut to 255 characters and then lower-cased, and "İ" lowers
+    to two characters: PostgreSQL refused the longer text (a 500)."""
+    value = "İ" * 300
+    made = http.post("/crm/v3/objects/contacts", json={"properties": {"lastname": value}})
+    assert made.status_code == 201, made.text
+    read = http.get(f"/crm/v3/objects/contacts/{made.json()['id']}?properties=lastname")
+    assert read.json()["properties"]["lastname"] == value

@@ -195,6 +195,8 @@ def _negate(op: str, pred: q.Pred) -> q.Pred:
 def _term_pred(definition: Any, pattern: str) -> q.Pred:
     ids = (definition.id,)
     in_norm = ids if definition.type in TOKENIZED_TYPES else ()
+    # TODO(search): a token longer than TERM_CHARS (255) matches nothing: terms are stored cut
+    # to that length and the token is compared whole.
     if "*" not in pattern:
         return q.TermMatch(ids, "eq", pattern, in_norm)
     head = pattern.rstrip("*")

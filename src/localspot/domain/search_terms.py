@@ -53,7 +53,7 @@ def _string_terms(text: str) -> frozenset[str]:
             local, _, domain = word.rpartition("@")
             parts.update((local, domain))
     terms = {t[:TERM_CHARS] for t in parts if t.strip()}
-    whole = text[:VALUE_NORM_CHARS].lower()  # value_norm, whatever lower() does to lengths
+    whole = lowered[:VALUE_NORM_CHARS]  # value_norm
     if whole.strip():
         terms.add(whole)
     return frozenset(terms)

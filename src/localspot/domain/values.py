@@ -126,7 +126,7 @@ def check(definition: Any, text: str, previous: str | None, sensitive: bool) -> 
                 f"Value must be at most {MAX_STRING} characters.",
                 shown,
             )
-        return Stored(text, text[:VALUE_NORM_CHARS].lower(), None)
+        return Stored(text, text.lower()[:VALUE_NORM_CHARS], None)
     if kind == "number":
         number = parse_number(text)
         if number is None:
@@ -158,7 +158,7 @@ def check(definition: Any, text: str, previous: str | None, sensitive: bool) -> 
         return Stored(ms_to_iso(moment), None, float(moment))
     if kind == "enumeration":
         return _enumeration(definition, text, previous, subject, shown)
-    return Stored(text, text[:VALUE_NORM_CHARS].lower(), None)
+    return Stored(text, text.lower()[:VALUE_NORM_CHARS], None)
 
 
 # A decimal number in ASCII, as a JSON or Java client writes one. ``float`` alone also reads
