@@ -87,10 +87,6 @@ def serve(
         # request answered from memory some 5 us, a twentieth, before.
         gc.collect()
         gc.freeze()
-        # A request allocates in bursts (a batch of 100 records, some thousands of objects)
-        # and frees nearly all of it by reference counting; the default young generation of
-        # 700 objects had the collector walk each batch many times over (~4% of its CPU).
-        gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
         uvicorn.run(
             create_app(runtime),
             host=settings.host,
@@ -106,10 +102,6 @@ def serve(
         runtime.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-# Objects the young generation holds before the cycle collector looks at it.
-GC_YOUNG_OBJECTS = 50_000
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
