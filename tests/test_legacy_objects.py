@@ -219,3 +219,47 @@ def test_deal_create_with_bad_associations_creates_nothing(http: httpx.Client) -
     assert all_ids(http, "deals") == before
     page = http.get(f"/crm/v4/objects/contacts/{contact}/associations/deals")
     assert page.json()["results"] == []
+
+
+def test_companies_and_deals_page_without_sensitive_values(http: httpx.Client) -> None:
+    """GET /companies/v2/companies/paged and /deals/v1/deal/paged: ids only unless
+    ``properties`` names some, in id order after ``offset``; "paged" was taken for an id."""
+    define_sensitive(http, "companies")
+    companies = [v3_create(http, "companies", {"name": f"Co {i}", **SENSITIVE}) for i in range(3)]
+
+    first = http.get("/companies/v2/companies/paged", params={"limit": 2})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert [c["companyId"] for c in body["companies"]] == [int(i) for i in companies[:2]]
+    assert all(c["properties"] == {} for c in body["companies"])
+    assert (body["has-more"], body["offset"]) == (True, int(companies[1]))
+    asked = http.get(
+        "/companies/v2/companies/paged",
+        params=[
+            ("offset", body["offset"]),
+            ("properties", "name"),
+            ("properties", "passport_number"),
+        ],
+    )
+    assert_clean(asked)
+    [last] = asked.json()["companies"]
+    assert (last["companyId"], last["properties"]["name"]["value"]) == (int(companies[2]), "Co 2")
+    assert asked.json()["has-more"] is False
+    too_many = http.get("/companies/v2/companies/paged", params={"limit": 251})
+    assert too_many.status_code == 400
+
+    define_sensitive(http, "deals")
+    made = v3_create(http, "deals", {"dealname": "D", **SENSITIVE})
+    linked = http.put(f"/crm/v4/objects/deals/{made}/associations/default/companies/{companies[0]}")
+    assert linked.status_code == 200, linked.text
+    deals = http.get(
+        "/deals/v1/deal/paged",
+        params={"properties": "dealname", "includeAssociations": "true", "limit": 250},
+    )
+    assert deals.status_code == 200, deals.text
+    assert_clean(deals)
+    [found] = deals.json()["deals"]
+    assert found["dealId"] == int(made)
+    assert found["properties"]["dealname"]["value"] == "D"
+    assert found["associations"]["associatedCompanyIds"] == [int(companies[0])]
+    assert deals.json()["hasMore"] is False

@@ -234,9 +234,11 @@ def list_all(
     after_id: int,
     count: int,
     names: list[str] | None,
+    count_name: str = "count",
+    most: int = MAX_COUNT,
 ) -> LegacyPage:
-    """Records in id order, starting after ``after_id``."""
-    check_count(count)
+    """Records in id order, starting after ``after_id``; ``count`` of them, at most ``most``."""
+    check_count(count, count_name, most)
     with rt.store.read() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         reader = LegacyReader(rt, conn, caller, object_type, names, with_versions=False)
@@ -282,11 +284,9 @@ def list_recent(
         return LegacyPage(reader.load(page), len(rows) > count, last_id, last_ms)
 
 
-def check_count(count: int, name: str = "count") -> None:
-    if count < 1 or count > MAX_COUNT:
-        raise validation_error(
-            f"{name} must be between 1 and {MAX_COUNT}", context={name: [str(count)]}
-        )
+def check_count(count: int, name: str = "count", most: int = MAX_COUNT) -> None:
+    if count < 1 or count > most:
+        raise validation_error(f"{name} must be between 1 and {most}", context={name: [str(count)]})
 
 
 # Writing ----------------------------------------------------------------------------------------

@@ -15,7 +15,14 @@ from localspot.domain import legacy, legacy_search
 from localspot.domain.legacy import LegacyRecord, Version
 from localspot.errors import HubSpotError, not_found, validation_error
 from localspot.faces.http import JSON, Ctx, no_content
-from localspot.faces.legacy_common import caller, legacy_route, property_list
+from localspot.faces.legacy_common import (
+    caller,
+    count_param,
+    int_param,
+    legacy_route,
+    names_param,
+    property_list,
+)
 from localspot.policy import Caller
 
 
@@ -158,6 +165,37 @@ def companies_by_domain(ctx: Ctx) -> Response:
     )
 
 
+# Both paged listings take up to 250 records a page, 100 by default.
+PAGED_MOST, PAGED_DEFAULT = 250, 100
+
+
+def _paged(ctx: Ctx, who: Caller, object_key: str) -> legacy.LegacyPage:
+    """A page in id order after ``offset``, with only the ``properties`` asked for: by
+    default none, only ids, as HubSpot's paged listings answer."""
+    return legacy.list_all(
+        ctx.runtime,
+        who,
+        object_key,
+        int_param(ctx, "offset", 0) or 0,
+        count_param(ctx, "limit", PAGED_DEFAULT),
+        names_param(ctx, "properties") or [],
+        count_name="limit",
+        most=PAGED_MOST,
+    )
+
+
+def companies_paged(ctx: Ctx) -> Response:
+    who = caller(ctx)
+    page = _paged(ctx, who, "companies")
+    return JSON(
+        {
+            "companies": [company(r, who.hub_id) for r in page.records],
+            "has-more": page.has_more,
+            "offset": page.next_id,
+        }
+    )
+
+
 # Deals v1 ---------------------------------------------------------------------------------------
 
 
@@ -197,6 +235,22 @@ def update_deal(ctx: Ctx) -> Response:
     return _deal_response(ctx, who, deal_id, False)
 
 
+def deals_paged(ctx: Ctx) -> Response:
+    who = caller(ctx)
+    page = _paged(ctx, who, "deals")
+    with_associations = ctx.flag("includeAssociations")
+    deals = [
+        deal(
+            r,
+            who.hub_id,
+            False,
+            legacy.associated_ids(ctx.runtime, who, "deals", r.id) if with_associations else {},
+        )
+        for r in page.records
+    ]
+    return JSON({"deals": deals, "hasMore": page.has_more, "offset": page.next_id})
+
+
 def delete_deal(ctx: Ctx) -> Response:
     try:
         legacy.delete(ctx.runtime, caller(ctx), "deals", ctx.path["dealId"])
@@ -206,12 +260,14 @@ def delete_deal(ctx: Ctx) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    # Deals v1 documents no search route; its paged and recently-modified listings are TODO.
-    # TODO(legacy): /deals/v1/deal/paged and /deals/v1/deal/recent/modified, and
-    # /companies/v2/companies/paged, when an app needs them.
+    # Deals v1 documents no search route. The paged listings come before the routes whose id
+    # would take "paged" for one.
+    # TODO(legacy): /deals/v1/deal/recent/modified and /companies/v2/companies/recent/modified.
     table = [
         ("/companies/v2/companies", ["POST"], create_company),
         ("/companies/v2/companies/", ["POST"], create_company),
+        ("/companies/v2/companies/paged", ["GET"], companies_paged),
+        ("/deals/v1/deal/paged", ["GET"], deals_paged),
         ("/companies/v2/companies/{companyId}", ["GET"], get_company),
         ("/companies/v2/companies/{companyId}", ["PUT"], update_company),
         ("/companies/v2/companies/{companyId}", ["DELETE"], delete_company),
