@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 from localspot.clock import iso
 from localspot.domain import properties, property_groups
 from localspot.errors import not_found, validation_error
-from localspot.faces.http import JSON, Ctx, no_content, route
+from localspot.faces.http import JSON, Ctx, EncodedOnce, no_content, route
 from localspot.policy import SENSITIVITIES
 
 PREFIXES = ("/crm/v3/properties", "/crm/properties/{version:apiversion}")
@@ -20,11 +20,15 @@ def _sensitivity(ctx: Ctx) -> str:
     return ctx.choice("dataSensitivity", SENSITIVITIES, "non_sensitive")
 
 
+# Listings of a few objects' definitions: some 4 MB of JSON at the most.
+_listings = EncodedOnce(most_bytes=4 * 1024 * 1024)
+
+
 def list_properties(ctx: Ctx) -> Response:
     rendered = properties.list_properties(
         ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.flag("archived"), _sensitivity(ctx)
     )
-    return JSON({"results": rendered})
+    return JSON({"results": _listings(rendered)})
 
 
 def create_property(ctx: Ctx) -> Response:
