@@ -366,8 +366,14 @@ def _tree(rng: random.Random, universe: list[dict[str, Any]]) -> dict[str, Any]:
             {"propertyName": name, "direction": rng.choice(["ASCENDING", "DESCENDING"])}
         ]
     if rng.random() < 0.15 or not (groups or body.get("filters")):
-        word = rng.choice(sorted(terms("text", rng.choice(universe)["firstname"])))
-        body["query"] = word[: rng.randint(1, len(word))]
+        record = rng.choice(universe)
+        word = rng.choice(sorted(terms("text", record["firstname"])))
+        query = word[: rng.randint(1, len(word))]
+        if record.get("lastname") and rng.random() < 0.4:
+            # Several words are one condition each (PostgreSQL: an INTERSECT of their ranges).
+            second = rng.choice(sorted(terms("text", record["lastname"])))
+            query += " " + second[: rng.randint(1, len(second))]
+        body["query"] = query
     return body
 
 
