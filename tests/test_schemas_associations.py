@@ -1,6 +1,6 @@
-"""A custom object schema's association definitions (SPEC §3.5): POST and DELETE
-/{objectType}/associations, through HubSpot's SDKs where they have the call, and on every
-schemas prefix."""
+"""A custom object schema's association definitions and the schemas batch read (SPEC §3.5):
+POST and DELETE /{objectType}/associations and POST /batch/read, through HubSpot's SDKs where
+they have the call, and on every schemas prefix."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hubspot.crm.schemas import AssociationDefinitionEgg
 from hubspot.crm.schemas.exceptions import ApiException
 
 from localspot.testing import App, LocalSpotServer
-from tests.conftest import http_client, v3_client
+from tests.conftest import http_client, sdk_client, v3_client
 
 pytestmark = pytest.mark.replayable
 
@@ -303,6 +303,63 @@ def test_an_archived_schema_has_no_associations_to_change(http: httpx.Client) ->
     assert [[a["id"] for a in s["associations"]] for s in archived][0].count(ident) == 1
 
 
+# POST /batch/read ------------------------------------------------------------------------------
+
+
+def test_sdk_batch_read_returns_the_live_schemas_named(
+    sdk: hubspot_sdk.HubSpot, http: httpx.Client
+) -> None:
+    cars = create_schema(http, "cars", associated=["CONTACT"])
+    boats = create_schema(http, "boats")
+    gone = create_schema(http, "oars")
+    assert http.delete(f"/crm/v3/schemas/{gone}").status_code == 204
+    fqn = http.get(f"/crm/v3/schemas/{cars}").json()["fullyQualifiedName"]
+
+    found = sdk.crm.object_schemas.batch.get(
+        inputs=[boats, fqn, "nope", gone, cars, "contacts"],
+        include_association_definitions=True,
+        include_audit_metadata=True,
+        include_property_definitions=True,
+    )
+    assert [s.object_type_id for s in found.results] == [boats, cars]
+    assert found.results[1].associations and found.results[1].properties
+    assert found.results[1].created_at is not None
+
+    bare = sdk.crm.object_schemas.batch.get(
+        inputs=[cars],
+        include_association_definitions=False,
+        include_audit_metadata=False,
+        include_property_definitions=False,
+    ).results[0]
+    assert bare.associations == [] and bare.properties == [] and bare.created_at is None
+    assert (
+        sdk.crm.object_schemas.batch.get(
+            inputs=[],
+            include_association_definitions=True,
+            include_audit_metadata=True,
+            include_property_definitions=True,
+        ).results
+        == []
+    )
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_batch_read_on_every_prefix(http: httpx.Client, prefix: str) -> None:
+    cars = create_schema(http, "cars")
+    # The include flags default to true when left out, as on a GET.
+    found = http.post(f"{prefix}/batch/read", json={"inputs": [cars, "missing"]})
+    assert found.status_code == 200, found.text
+    (schema,) = found.json()["results"]
+    assert schema["objectTypeId"] == cars and schema["properties"] and "createdAt" in schema
+    for bad in (
+        {},
+        {"inputs": cars},
+        {"inputs": [1]},
+        {"inputs": [], "includeAuditMetadata": "no"},
+    ):
+        assert_error(http.post(f"{prefix}/batch/read", json=bad), 400, "VALIDATION_ERROR")
+
+
 # Scopes ----------------------------------------------------------------------------------------
 
 
@@ -328,6 +385,22 @@ def test_schema_scopes(
         api.archive_association(cars, ident)
     assert refused_delete.value.status == 403
     assert ident in pairs(http, cars)
+    with http_client(server, reader) as read_only:
+        listed = read_only.post("/crm/v3/schemas/batch/read", json={"inputs": [cars]})
+    assert [s["objectTypeId"] for s in listed.json()["results"]] == [cars]
+
+    contacts_only = sdk_client(
+        server, make_app(["crm.objects.contacts.read"], hub_id=full_app.hub_id)
+    )
+    with pytest.raises(hubspot_sdk.PermissionDeniedError) as no_read:
+        contacts_only.crm.object_schemas.batch.get(
+            inputs=[cars],
+            include_association_definitions=True,
+            include_audit_metadata=True,
+            include_property_definitions=True,
+        )
+    assert no_read.value.body["category"] == "MISSING_SCOPES"
+
     writer = make_app(["crm.schemas.custom.write"], hub_id=full_app.hub_id)
     with http_client(server, writer) as write_only:
         made = write_only.post(

@@ -316,6 +316,41 @@ def get_schema(
         return render(conn, require_schema(conn, caller.hub_id, key), include)
 
 
+_BATCH_FLAGS = {
+    "properties": "includePropertyDefinitions",
+    "associations": "includeAssociationDefinitions",
+    "audit_metadata": "includeAuditMetadata",
+}
+
+
+def batch_read(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The live schemas among ``inputs``, once each, in the order first named. HubSpot's
+    answer is a plain 200 list with no per-input errors, so a key naming no live schema is
+    left out rather than reported."""
+    caller.require_any(SCHEMA_READ)
+    inputs = raw.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(k, str) for k in inputs):
+        raise validation_error(
+            "Invalid input JSON: inputs must be a list of object type ids or fully qualified names",
+            errors=[{"message": "inputs is required", "code": "REQUIRED", "in": "inputs"}],
+        )
+    flags: dict[str, bool] = {}
+    for field, name in _BATCH_FLAGS.items():
+        value = raw.get(name, True)
+        if not isinstance(value, bool):
+            raise validation_error(
+                f"Invalid input JSON: {name} must be true or false", context={name: [str(value)]}
+            )
+        flags[field] = value
+    with rt.store.read() as conn:
+        found: dict[int, Any] = {}
+        for key in dict.fromkeys(inputs):
+            row = _find_row(conn, caller.hub_id, key)
+            if row is not None:
+                found.setdefault(row.id, row)
+        return [render(conn, row, Include(**flags)) for row in found.values()]
+
+
 def require_schema(conn: Connection, hub_id: int, key: str) -> Any:
     row = _find_row(conn, hub_id, key)
     if row is None:

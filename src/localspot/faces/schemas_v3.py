@@ -54,6 +54,10 @@ def archive_schema(ctx: Ctx) -> Response:
     return no_content()
 
 
+def batch_read(ctx: Ctx) -> Response:
+    return JSON({"results": schemas.batch_read(ctx.runtime, ctx.caller(), ctx.json_object())})
+
+
 def create_association(ctx: Ctx) -> Response:
     created = schema_associations.create_association(
         ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.json_object()
@@ -72,6 +76,7 @@ def routes() -> list[BaseRoute]:
     table = [
         ("", ["GET"], list_schemas),
         ("", ["POST"], create_schema),
+        ("/batch/read", ["POST"], batch_read),
         ("/{objectType}", ["GET"], get_schema),
         ("/{objectType}", ["PATCH"], update_schema),
         ("/{objectType}", ["DELETE"], archive_schema),
