@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from localspot import policy
+from localspot.clock import iso
 from localspot.domain import association_types as at
 from localspot.domain import object_types
 from localspot.domain.association_types import AssociationType
@@ -25,7 +27,7 @@ from localspot.runtime import Runtime
 from localspot.store.schema import association_definitions, record_associations
 from localspot.validation import whole_number
 
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 # Stored definitions' typeIds are their row id plus this, so that within one object pair a
 # user-defined typeId never equals a HubSpot-defined one (HubSpot's run below 2,000).
 TYPE_ID_OFFSET = 100_000
@@ -139,13 +141,20 @@ def invalid_type(
 
 
 def define_pair(
-    conn: Connection, hub_id: int, a: ObjectType, b: ObjectType, now_ms: int
+    conn: Connection,
+    hub_id: int,
+    a: ObjectType,
+    b: ObjectType,
+    now_ms: int,
+    name: str | None = None,
 ) -> AssociationType:
-    """The unlabeled default types between two object types, unless they exist already."""
+    """The unlabeled default types between two object types, unless they exist already;
+    ``name`` names the ``a`` to ``b`` side (``<a>_to_<b>`` when not given)."""
     existing = Definitions(conn, hub_id).default(a.id, b.id)
     if existing is not None:
         return existing
-    forward = _insert(conn, hub_id, a.id, b.id, f"{word(a)}_to_{word(b)}", None, now_ms)
+    forward_name = name or f"{word(a)}_to_{word(b)}"
+    forward = _insert(conn, hub_id, a.id, b.id, forward_name, None, now_ms)
     if a.id == b.id:
         _link(conn, forward, forward)
     else:
@@ -163,7 +172,9 @@ def define_for_schema(
         define_pair(conn, hub_id, object_type, other, now_ms)
 
 
-def schema_associations(conn: Connection, hub_id: int, object_type_id: str) -> list[dict[str, Any]]:
+def schema_associations(
+    conn: Connection, hub_id: int, object_type_id: str, audit: bool = True
+) -> list[dict[str, Any]]:
     """The ``associations`` of a custom object schema read: its unlabeled pairs, both ways."""
     rows = conn.execute(
         select(association_definitions)
@@ -175,15 +186,24 @@ def schema_associations(conn: Connection, hub_id: int, object_type_id: str) -> l
         )
         .order_by(association_definitions.c.id)
     ).all()
-    return [
-        {
-            "id": str(r.id + TYPE_ID_OFFSET),
-            "fromObjectTypeId": r.from_object_type_id,
-            "toObjectTypeId": r.to_object_type_id,
-            "name": r.name.upper(),
-        }
-        for r in rows
-    ]
+    return [render_definition(r, audit) for r in rows]
+
+
+def render_definition(row: Any, audit: bool = True) -> dict[str, Any]:
+    """HubSpot's AssociationDefinition: its ``id`` is the type id that record associations
+    of this direction carry (category USER_DEFINED)."""
+    out: dict[str, Any] = {
+        "id": str(row.id + TYPE_ID_OFFSET),
+        "fromObjectTypeId": row.from_object_type_id,
+        "toObjectTypeId": row.to_object_type_id,
+        "name": row.name.upper(),
+    }
+    if audit:
+        # A definition is never edited: it is created, then deleted.
+        out["createdAt"] = out["updatedAt"] = iso(
+            datetime.fromtimestamp(row.created_ms / 1000, UTC)
+        )
+    return out
 
 
 def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> None:
@@ -303,7 +323,7 @@ def create_label(
     name = _text(raw, "name", True)
     inverse_label = _text(raw, "inverseLabel", False)
     assert label is not None and name is not None
-    if not _NAME.match(name):
+    if not NAME_PATTERN.match(name):
         raise validation_error(
             f"Association label name {name!r} may hold only letters, digits and underscores",
             context={"name": [name]},

@@ -36,8 +36,8 @@ from localspot.errors import HubSpotError, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 
-# TODO(associations): not yet served: the v3 associations API, schema POST/DELETE
-# /{objectType}/associations, and the association limit configuration endpoints.
+# TODO(associations): not yet served: the v3 associations API and the association limit
+# configuration endpoints.
 
 # How many associated records of each type a v3 object read lists.
 V3_MAX = 500

@@ -33,8 +33,8 @@ from localspot.store.schema import object_schemas, property_definitions, records
 from localspot.validation import parse_input, whole_number, without_nulls
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-_SCHEMA_READ = ["crm.schemas.custom.read", "crm.schemas.custom.write"]
-_SCHEMA_WRITE = ["crm.schemas.custom.write"]
+SCHEMA_READ = ["crm.schemas.custom.read", "crm.schemas.custom.write"]
+SCHEMA_WRITE = ["crm.schemas.custom.write"]
 
 
 class Labels(Input):
@@ -149,7 +149,9 @@ def render(conn: Connection, row: Any, include: Include | None = None) -> dict[s
         "secondaryDisplayProperties": row.secondary_display_properties,
         "properties": [properties.render(d) for d in definitions.values()],
         "associations": (
-            association_definitions.schema_associations(conn, row.hub_id, type_id(row))
+            association_definitions.schema_associations(
+                conn, row.hub_id, type_id(row), include.audit_metadata
+            )
             if include.associations
             else []
         ),
@@ -207,7 +209,7 @@ def _name_taken(name: str, archived: bool) -> HubSpotError:
 
 
 def create_schema(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> dict[str, Any]:
-    caller.require_any(_SCHEMA_WRITE)
+    caller.require_any(SCHEMA_WRITE)
     body = parse_input(SchemaCreate, raw)
     if not NAME_PATTERN.match(body.name):
         raise validation_error(
@@ -296,7 +298,7 @@ def _seed(conn: Connection, row: Any, object_type: ObjectType, now: datetime) ->
 def list_schemas(
     rt: Runtime, caller: Caller, archived: bool, include: Include | None = None
 ) -> list[dict[str, Any]]:
-    caller.require_any(_SCHEMA_READ)
+    caller.require_any(SCHEMA_READ)
     with rt.store.read() as conn:
         rows = conn.execute(
             select(object_schemas)
@@ -309,12 +311,47 @@ def list_schemas(
 def get_schema(
     rt: Runtime, caller: Caller, key: str, include: Include | None = None
 ) -> dict[str, Any]:
-    caller.require_any(_SCHEMA_READ)
+    caller.require_any(SCHEMA_READ)
     with rt.store.read() as conn:
-        return render(conn, _require(conn, caller.hub_id, key), include)
+        return render(conn, require_schema(conn, caller.hub_id, key), include)
 
 
-def _require(conn: Connection, hub_id: int, key: str) -> Any:
+_BATCH_FLAGS = {
+    "properties": "includePropertyDefinitions",
+    "associations": "includeAssociationDefinitions",
+    "audit_metadata": "includeAuditMetadata",
+}
+
+
+def batch_read(rt: Runtime, caller: Caller, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The live schemas among ``inputs``, once each, in the order first named. HubSpot's
+    answer is a plain 200 list with no per-input errors, so a key naming no live schema is
+    left out rather than reported."""
+    caller.require_any(SCHEMA_READ)
+    inputs = raw.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(k, str) for k in inputs):
+        raise validation_error(
+            "Invalid input JSON: inputs must be a list of object type ids or fully qualified names",
+            errors=[{"message": "inputs is required", "code": "REQUIRED", "in": "inputs"}],
+        )
+    flags: dict[str, bool] = {}
+    for field, name in _BATCH_FLAGS.items():
+        value = raw.get(name, True)
+        if not isinstance(value, bool):
+            raise validation_error(
+                f"Invalid input JSON: {name} must be true or false", context={name: [str(value)]}
+            )
+        flags[field] = value
+    with rt.store.read() as conn:
+        found: dict[int, Any] = {}
+        for key in dict.fromkeys(inputs):
+            row = _find_row(conn, caller.hub_id, key)
+            if row is not None:
+                found.setdefault(row.id, row)
+        return [render(conn, row, Include(**flags)) for row in found.values()]
+
+
+def require_schema(conn: Connection, hub_id: int, key: str) -> Any:
     row = _find_row(conn, hub_id, key)
     if row is None:
         raise not_found(f"Unable to find object schema {key}", context={"objectType": [key]})
@@ -322,10 +359,10 @@ def _require(conn: Connection, hub_id: int, key: str) -> Any:
 
 
 def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) -> dict[str, Any]:
-    caller.require_any(_SCHEMA_WRITE)
+    caller.require_any(SCHEMA_WRITE)
     body = parse_input(SchemaUpdate, raw)
     with rt.store.write() as conn:
-        row = _require(conn, caller.hub_id, key)
+        row = require_schema(conn, caller.hub_id, key)
         object_type = object_type_of(row)
         if body.allows_sensitive_properties:
             policy.check_allows_sensitive(caller)
@@ -347,7 +384,7 @@ def update_schema(rt: Runtime, caller: Caller, key: str, raw: dict[str, Any]) ->
             )
         changes["updated_at"] = rt.clock.now()
         conn.execute(update(object_schemas).where(object_schemas.c.id == row.id).values(changes))
-        updated = _require(conn, caller.hub_id, key)
+        updated = require_schema(conn, caller.hub_id, key)
         if "searchable_properties" in changes:
             query_index.rebuild(conn, caller.hub_id, object_type_of(updated))
         return render(conn, updated)
@@ -364,12 +401,12 @@ def archive_schema(rt: Runtime, caller: Caller, key: str, purge: bool = False) -
     """Archives a schema; with ``purge`` (``?archived=true``), deletes an archived one for good."""
     # TODO(schemas): the 90-day purge skips archived schemas (no archived-at column); only
     # ?archived=true removes them, and their webhook subscriptions stay behind.
-    caller.require_any(_SCHEMA_WRITE)
+    caller.require_any(SCHEMA_WRITE)
     with rt.store.write() as conn:
         if purge:
             _purge(rt, conn, caller, key)
             return
-        row = _require(conn, caller.hub_id, key)
+        row = require_schema(conn, caller.hub_id, key)
         object_type = object_type_of(row)
         definitions = list(
             property_lookup.definitions_by_name(conn, caller.hub_id, object_type).values()

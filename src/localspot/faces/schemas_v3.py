@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from localspot.domain import schemas
+from localspot.domain import schema_associations, schemas
 from localspot.faces.http import JSON, Ctx, no_content, route
 
 PREFIXES = (
@@ -54,12 +54,33 @@ def archive_schema(ctx: Ctx) -> Response:
     return no_content()
 
 
+def batch_read(ctx: Ctx) -> Response:
+    return JSON({"results": schemas.batch_read(ctx.runtime, ctx.caller(), ctx.json_object())})
+
+
+def create_association(ctx: Ctx) -> Response:
+    created = schema_associations.create_association(
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.json_object()
+    )
+    return JSON(created, status_code=201)
+
+
+def delete_association(ctx: Ctx) -> Response:
+    schema_associations.delete_association(
+        ctx.runtime, ctx.caller(), ctx.path["objectType"], ctx.path["associationIdentifier"]
+    )
+    return no_content()
+
+
 def routes() -> list[BaseRoute]:
     table = [
         ("", ["GET"], list_schemas),
         ("", ["POST"], create_schema),
+        ("/batch/read", ["POST"], batch_read),
         ("/{objectType}", ["GET"], get_schema),
         ("/{objectType}", ["PATCH"], update_schema),
         ("/{objectType}", ["DELETE"], archive_schema),
+        ("/{objectType}/associations", ["POST"], create_association),
+        ("/{objectType}/associations/{associationIdentifier}", ["DELETE"], delete_association),
     ]
     return [route(prefix + path, methods, fn) for prefix in PREFIXES for path, methods, fn in table]
