@@ -414,3 +414,42 @@ def test_schema_scopes(
             ).status_code
             == 204
         )
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "crm.schemas.custom.read",
+        "crm.objects.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.objects.custom.highly_sensitive.read.v2",
+    ],
+)
+def test_any_scope_hubspot_lists_reads_schemas(
+    server: LocalSpotServer,
+    full_app: App,
+    http: httpx.Client,
+    make_app: Callable[..., App],
+    scope: str,
+) -> None:
+    cars = create_schema(http, "cars")
+    reader = sdk_client(server, make_app([scope], hub_id=full_app.hub_id))
+    listed = reader.crm.object_schemas.list()
+    assert cars in [s.object_type_id for s in listed.results]
+    assert reader.crm.object_schemas.get(cars).object_type_id == cars
+
+
+def test_a_schema_read_without_those_scopes_names_all_four(
+    server: LocalSpotServer, full_app: App, make_app: Callable[..., App]
+) -> None:
+    reader = make_app(
+        ["crm.objects.contacts.read", "crm.schemas.custom.write"], hub_id=full_app.hub_id
+    )
+    with http_client(server, reader) as http:
+        refused = assert_error(http.get("/crm/v3/schemas"), 403, "MISSING_SCOPES")
+    assert refused["errors"][0]["context"]["requiredGranularScopes"] == [
+        "crm.objects.custom.highly_sensitive.read.v2",
+        "crm.objects.custom.read",
+        "crm.objects.custom.sensitive.read.v2",
+        "crm.schemas.custom.read",
+    ]

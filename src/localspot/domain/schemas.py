@@ -33,7 +33,15 @@ from localspot.store.schema import object_schemas, property_definitions, records
 from localspot.validation import parse_input, whole_number, without_nulls
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-SCHEMA_READ = ["crm.schemas.custom.read", "crm.schemas.custom.write"]
+# HubSpot's reference lists these four for every schema read (list, one, batch): the schema
+# read scope, or any read scope on custom object records. Sensitive ones are named here without
+# ".v2" (scopes.canonical) and printed with it in requiredGranularScopes.
+SCHEMA_READ = [
+    "crm.objects.custom.highly_sensitive.read",
+    "crm.objects.custom.read",
+    "crm.objects.custom.sensitive.read",
+    "crm.schemas.custom.read",
+]
 SCHEMA_WRITE = ["crm.schemas.custom.write"]
 
 
