@@ -61,15 +61,15 @@ def run_batch(
 
 
 # TODO(perf): issue #3 wants 5,000 created records/s on SQLite over HTTP, 0.2 ms a record all told;
-# bench/objects.py (50 batches) gives 3,900-5,100 at load ~1 on the shared 2-core machine (175-210
-# us of server CPU a record), less when the load is 5 or more. A contact of the bench now writes 10
-# value rows, 2 history rows (its sealed values'), 7 term rows, ~11 query_terms rows and a unique
-# claim. In-process (load ~5) a record costs ~150-190 us of CPU: SQLite's inserts ~85 (values ~30,
-# of which the blind-index entries ~5; query_terms ~21; terms ~10; the rest ~10), the commit's log
-# writes ~15 (two write calls a page; the random keys of blind indexes and unique claims dirty half
-# the pages), Python ~55 (checks ~10, sealing and blind indexes ~7, terms and query terms ~15,
-# rendering ~3). What would still help: narrower blind indexes and unique keys (32 bytes rather than
-# 64 hex characters: fewer pages to dirty, but every stored key changes).
+# bench/objects.py (50 batches) gives 3,900-5,100 on the shared 2-core machine (175-210 us of server
+# CPU a record). A contact of the bench writes 10 value rows, 2 history rows (its sealed values'),
+# 7 term rows, ~11 query_terms rows and a unique claim. Per record: SQLite's inserts ~85 us (values
+# ~40, query_terms ~26, terms ~12; plain sqlite3 alone takes 2.3-2.5 us a value row with this
+# table's indexes), the commit ~40 us of wall time (most of its ~300 log pages a batch are the
+# blind-index and unique-key pages that random keys dirty, then the fsync), Python ~60 us. Tried
+# and not worth it: foreign keys off (no measurable change), 32-character keys (~3%). What is left
+# is structural: checking and tokenising a batch before taking the write lock (helps concurrent
+# clients only), or writing the search terms after the commit (search would lag, as HubSpot's does).
 def batch_create(
     rt: Runtime, caller: Caller, object_key: str, inputs: list[WriteInput]
 ) -> BatchOutcome:
