@@ -9,17 +9,15 @@ from typing import Any
 
 from localspot.domain.association_definitions import word
 from localspot.domain.association_links import (
-    MAX_PAGE,
     Linker,
     Resolved,
     Spec,
     check_read,
     check_write,
-    page_of,
-    parse_after,
     parse_specs,
     resolve_pair,
 )
+from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
 from localspot.domain.associations import default_results, labels_pair, object_id
 from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, validation_error

@@ -4,7 +4,7 @@ reads and creates ask for (v4 batches: ``association_batches``).
 Each function owns its transaction, except :func:`link_new_record`, which runs inside the
 record create that carries the associations. Webhook events: see
 ``association_links.record_changes``. Search: see
-``association_links.associated_ids_subquery``.
+``association_reads.associated_ids_subquery``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ from localspot import policy
 from localspot.domain import object_types
 from localspot.domain.association_definitions import invalid_type
 from localspot.domain.association_links import (
-    MAX_PAGE,
     Linker,
     Resolved,
     Spec,
     check_read,
     check_write,
-    page_of,
-    parse_after,
     parse_id,
     parse_specs,
     resolve_pair,
 )
+from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
 from localspot.domain.association_types import AssociationType
 from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, validation_error

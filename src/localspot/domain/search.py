@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from localspot import policy
 from localspot.domain import (
-    association_links,
+    association_reads,
     object_types,
     property_lookup,
     query_index,
@@ -317,7 +317,7 @@ def _association_pred(caller: Caller, object_type: ObjectType, f: Filter) -> q.P
             context={"propertyName": [f.property_name]},
         )
     subqueries = [
-        association_links.associated_ids_subquery(caller.hub_id, object_type.id, other.id, i)
+        association_reads.associated_ids_subquery(caller.hub_id, object_type.id, other.id, i)
         for i in ids
         if i is not None
     ]
