@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from localspot.domain.association_definitions import word
-from localspot.domain.association_links import (
-    Linker,
+from localspot.domain.association_links import Linker
+from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
+from localspot.domain.association_requests import (
     Resolved,
     Spec,
     check_read,
@@ -17,7 +18,6 @@ from localspot.domain.association_links import (
     parse_specs,
     resolve_pair,
 )
-from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
 from localspot.domain.associations import default_results, labels_pair, object_id
 from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, validation_error

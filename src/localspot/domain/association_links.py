@@ -1,5 +1,6 @@
-"""Association rows: adding and removing them in both directions (reading them back:
-``association_reads``).
+"""Association rows: adding and removing them in both directions, handing them on when records
+merge, and the change records webhooks turn into events (reading them back:
+``association_reads``; what a request names: ``association_requests``).
 
 Every association is stored in both directions, one row per type, so reading a record's
 associations of one object type is one indexed range. Archiving a record leaves its rows, so a
@@ -10,23 +11,22 @@ cascade).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, tuple_
 
-from localspot import policy
 from localspot.domain import association_types as at
 from localspot.domain import object_types, record_store
 from localspot.domain.association_definitions import Definitions
+from localspot.domain.association_requests import Spec, invalid_ids, parse_id
 from localspot.domain.association_types import AssociationType
 from localspot.domain.object_types import ObjectType
 from localspot.domain.webhooks.events import ChangeEvent, emit
-from localspot.errors import HubSpotError, validation_error
+from localspot.errors import validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import record_associations
-from localspot.validation import whole_number
 
 ra = record_associations
 
@@ -78,66 +78,6 @@ def record_changes(
             )
             for c in changes
         ],
-    )
-
-
-# Parsing ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Spec:
-    category: str
-    type_id: int
-
-
-def parse_specs(raw: Any, where: str = "body") -> list[Spec]:
-    """``[{associationCategory, associationTypeId}]`` or HubSpot's 400."""
-    if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-        raise validation_error(
-            f"Invalid input JSON: {where} must be a list of association specs "
-            "({associationCategory, associationTypeId})"
-        )
-    specs = []
-    for item in raw:
-        category = item.get("associationCategory")
-        type_id = item.get("associationTypeId")
-        if category not in at.CATEGORIES:
-            raise validation_error(
-                f"Invalid input JSON: associationCategory must be one of "
-                f"{', '.join(at.CATEGORIES)}",
-                context={"associationCategory": [str(category)]},
-            )
-        if isinstance(type_id, str) and whole_number(type_id) is not None:
-            type_id = int(type_id)
-        if isinstance(type_id, bool) or not isinstance(type_id, int):
-            raise validation_error(
-                "Invalid input JSON: associationTypeId must be a whole number",
-                context={"associationTypeId": [str(type_id)]},
-            )
-        specs.append(Spec(category, type_id))
-    return specs
-
-
-def parse_id(raw: Any) -> int | None:
-    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
-    return whole_number(text)
-
-
-def invalid_ids(
-    from_ot: ObjectType, bad_from: list[str], to_ot: ObjectType, bad_to: list[str]
-) -> HubSpotError:
-    named = [f"{from_ot.singular} {i}" for i in bad_from] + [
-        f"{to_ot.singular} {i}" for i in bad_to
-    ]
-    context: dict[str, list[str]] = {}
-    if bad_from:
-        context["fromObjectId"] = bad_from
-    if bad_to:
-        context["toObjectId"] = bad_to
-    return validation_error(
-        f"These records do not exist or are archived: {', '.join(named)}",
-        sub_category="crm.associations.INVALID_OBJECT_IDS",
-        context=context,
     )
 
 
@@ -421,26 +361,7 @@ class Linker:
         record_changes(self.conn, self.caller, self.now_ms, self.changes)
 
 
-@dataclass
-class Resolved:
-    from_ot: ObjectType
-    to_ot: ObjectType
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def resolve_pair(conn: Connection, caller: Caller, from_key: str, to_key: str) -> Resolved:
-    return Resolved(
-        object_types.resolve(conn, caller.hub_id, from_key),
-        object_types.resolve(conn, caller.hub_id, to_key),
-    )
-
-
-def check_read(caller: Caller, pair: Resolved) -> None:
-    policy.check_association_read(caller, pair.from_ot.id, pair.to_ot.id)
-
-
-def check_write(caller: Caller, pair: Resolved) -> None:
-    policy.check_association_write(caller, pair.from_ot.id, pair.to_ot.id)
+# Merging ----------------------------------------------------------------------------------------
 
 
 def _holds_type(conn: Connection, record_id: int, kind: at.AssociationType) -> bool:

@@ -17,8 +17,9 @@ from sqlalchemy import Connection
 from localspot import policy
 from localspot.domain import object_types
 from localspot.domain.association_definitions import invalid_type
-from localspot.domain.association_links import (
-    Linker,
+from localspot.domain.association_links import Linker
+from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
+from localspot.domain.association_requests import (
     Resolved,
     Spec,
     check_read,
@@ -27,7 +28,6 @@ from localspot.domain.association_links import (
     parse_specs,
     resolve_pair,
 )
-from localspot.domain.association_reads import MAX_PAGE, page_of, parse_after
 from localspot.domain.association_types import AssociationType
 from localspot.domain.object_types import ObjectType
 from localspot.errors import HubSpotError, validation_error

@@ -19,7 +19,7 @@ from localspot import policy
 from localspot.domain import association_types as at
 from localspot.domain import associations, object_types, property_lookup, query_index, record_store
 from localspot.domain.association_definitions import Definitions
-from localspot.domain.association_links import Spec, parse_id
+from localspot.domain.association_requests import Spec, parse_id
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_writes import Writer
 from localspot.domain.records import lookup
