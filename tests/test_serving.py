@@ -71,3 +71,22 @@ def test_everything_else_is_the_transports_own() -> None:
         assert coalescing.is_closing() is False
     finally:
         loop.close()
+
+
+def test_serve_falls_back_to_uvicorns_own_protocol_if_its_internals_move(
+    monkeypatch: Any,
+) -> None:
+    import builtins
+
+    from localspot.serving import http_protocol
+
+    assert http_protocol().__name__ == "CoalescingHttpToolsProtocol"  # type: ignore[union-attr]
+    real_import = builtins.__import__
+
+    def moved(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "uvicorn.protocols.http.httptools_impl":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", moved)
+    assert http_protocol() == "httptools"

@@ -28,7 +28,7 @@ from localspot.domain import admin
 from localspot.errors import HubSpotError
 from localspot.protection import KeyringError
 from localspot.runtime import Runtime
-from localspot.serving import CoalescingHttpToolsProtocol
+from localspot.serving import http_protocol
 from localspot.settings import Settings
 
 # No locals in crash output: a frame's locals may hold a sensitive value or a key.
@@ -96,7 +96,7 @@ def serve(
             # Nothing reads a client's address or scheme (links come from public_url), and
             # this layer would look through every request's headers for forwarded ones.
             proxy_headers=False,
-            http=CoalescingHttpToolsProtocol,
+            http=http_protocol(),
         )
     finally:
         runtime.close()

@@ -4,9 +4,10 @@ one piece."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+log = logging.getLogger(__name__)
 
 
 class CoalescingTransport:
@@ -42,10 +43,20 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a ``CoalescingTransport``."""
+def http_protocol() -> type | str:
+    """What ``uvicorn.run(http=...)`` gets: uvicorn's httptools protocol over a
+    ``CoalescingTransport``, or plain ``"httptools"`` should a uvicorn release move the class
+    this builds on (it is not part of uvicorn's public API): slower, never broken."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        log.warning("uvicorn's httptools protocol moved; serving without write coalescing")
+        return "httptools"
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, though they behave as one.
-        wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
-        super().connection_made(wrapped)  # type: ignore[arg-type]
+    class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            # uvloop's transports are not asyncio.Transport subclasses, though they behave so.
+            wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
+            super().connection_made(wrapped)  # type: ignore[arg-type]
+
+    return CoalescingHttpToolsProtocol
