@@ -20,6 +20,7 @@ from localspot.domain import (
     property_lookup,
     query_index,
     record_store,
+    record_uniques,
 )
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
@@ -358,17 +359,17 @@ class Writer:
             return
         for change in changes:
             definition = change.definition
-            if not record_store.is_unique(self.object_type, definition):
+            if not record_uniques.is_unique(self.object_type, definition):
                 continue
             if change.new.is_cleared:
-                record_store.set_unique(self.conn, definition, None, change.record_id)
+                record_uniques.set_unique(self.conn, definition, None, change.record_id)
                 continue
-            key = record_store.unique_key(
+            key = record_uniques.unique_key(
                 self.rt.protector, self.object_type, self.caller.hub_id, definition, change.new
             )
-            holder = record_store.holder_of(self.conn, definition, key)
+            holder = record_uniques.holder_of(self.conn, definition, key)
             if holder is None or holder == change.record_id:
-                holder = record_store.set_unique(self.conn, definition, key, change.record_id)
+                holder = record_uniques.set_unique(self.conn, definition, key, change.record_id)
             if holder is not None and holder != change.record_id:
                 if self._claimed.get((definition.id, key)) == holder:
                     raise self._repeated(definition, change)
@@ -382,10 +383,10 @@ class Writer:
         for change in changes:
             is_unique = unique.get(change.definition.id)
             if is_unique is None:
-                is_unique = record_store.is_unique(self.object_type, change.definition)
+                is_unique = record_uniques.is_unique(self.object_type, change.definition)
                 unique[change.definition.id] = is_unique
             if is_unique:
-                key = record_store.unique_key(
+                key = record_uniques.unique_key(
                     self.rt.protector,
                     self.object_type,
                     self.caller.hub_id,
@@ -398,7 +399,7 @@ class Writer:
         if not claims:
             return
         # Claims usually succeed: insert first, and look up holders only when one was taken.
-        lost = record_store.add_unique(
+        lost = record_uniques.add_unique(
             self.conn, [(p, k, c.record_id) for (p, k), c in claims.items()]
         )
         for property_id, key, holder in lost:
@@ -565,6 +566,6 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
                 .where(records.c.id.in_(active))
                 .values(archived=True, archived_ms=writer.now_ms, updated_ms=writer.now_ms)
             )
-            record_store.release_unique(conn, active)
+            record_uniques.release_unique(conn, active)
             query_index.archived(conn, active)
             writer.announce([writer.event(rid, "deletion") for rid in active])
