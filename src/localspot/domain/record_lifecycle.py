@@ -13,6 +13,7 @@ from localspot.domain import (
     object_types,
     property_lookup,
     query_index,
+    record_claims,
     record_store,
     record_uniques,
 )
@@ -56,7 +57,7 @@ def merge(
             for name, value in both[merged.id].items()
             if value and not both[primary.id].get(name)
         ]
-        writer.claim_unique(changes, creating=False)
+        record_claims.claim_unique(writer, changes, creating=False)
         record_store.write_changes(
             conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
         )
