@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import TOKENIZED_TYPES, stored_terms, stored_tokenizer
+from localspot.domain.search_terms import TOKENIZED_TYPES, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
@@ -463,14 +463,14 @@ def _columns(
     """(value, value_norm, value_num, value_ct, value_bidx) as stored."""
     if not protected or stored.text == "":
         return stored.text, stored.norm, stored.num, None, None
-    norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
+    norm, num, bidx = derived(protector, hub_id, object_type, definition, stored)
     if bidx is None:
         return stored.text, norm, num, None, None
     ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
     return None, None, None, protector.seal(ref, stored.text), bidx
 
 
-def _derived(
+def derived(
     protector: Protector, hub_id: int, object_type: ObjectType, definition: Any, stored: Stored
 ) -> tuple[str | None, float | None, str | None]:
     """(value_norm, value_num, value_bidx): what search compares instead of the value."""
@@ -478,64 +478,6 @@ def _derived(
         return stored.norm, stored.num, None
     norm = stored.text.strip().lower() if definition.type != "enumeration" else stored.text
     return None, None, protector.blind_index(hub_id, object_type.id, definition.name, norm)
-
-
-def stored_texts(
-    conn: Connection, protector: Protector, hub_id: int, object_type: ObjectType, definition: Any
-) -> list[tuple[int, str]]:
-    """(record id, value) for every record holding a value of ``definition``, archived too
-    (a restore brings them back), but not merged away: no one can read, change or restore
-    those values again, since their record's id answers for the record it merged into."""
-    rows = fetch(
-        conn,
-        "SELECT v.record_id, v.value, v.value_ct FROM record_values v "
-        "JOIN records r ON r.id = v.record_id "
-        "WHERE v.property_id = ? AND r.merged_into IS NULL",
-        (definition.id,),
-    )
-    out = []
-    for record_id, value, sealed in rows:
-        if sealed is not None:
-            ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
-            value = open_sealed(protector, object_type, ref, sealed)
-        out.append((record_id, value))
-    return out
-
-
-def rederive(
-    conn: Connection,
-    protector: Protector,
-    hub_id: int,
-    object_type: ObjectType,
-    definition: Any,
-    values: list[tuple[int, Stored]],
-) -> None:
-    """Recomputes the search forms and terms of stored values under a changed definition.
-
-    The value itself (plaintext or sealed) and its history stay as they were written: only
-    what search compares changes, computed as a write under ``definition`` would.
-    """
-    rows = []
-    terms: list[tuple] = []
-    protected = policy.is_protected(definition.data_sensitivity)
-    for record_id, stored in values:
-        norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
-        rows.append((norm, num, bidx, record_id, definition.id))
-        terms += [
-            (definition.id, term, record_id) for term in stored_terms(definition, stored, protected)
-        ]
-    if rows:
-        execute_many(
-            conn,
-            "UPDATE record_values SET value_norm = ?, value_num = ?, value_bidx = ? "
-            "WHERE record_id = ? AND property_id = ?",
-            rows,
-        )
-    conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
-    if terms:
-        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-    if definition.name in object_type.searchable_properties:
-        query_index.rebuild(conn, hub_id, object_type)
 
 
 _TOUCH_SQL = "UPDATE records SET updated_ms = ? WHERE id = ?"
