@@ -17,7 +17,14 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from localspot import policy
 from localspot.domain import association_types as at
-from localspot.domain import associations, object_types, property_lookup, query_index, record_store
+from localspot.domain import (
+    associations,
+    object_types,
+    property_lookup,
+    query_index,
+    record_store,
+    record_uniques,
+)
 from localspot.domain.association_definitions import Definitions
 from localspot.domain.association_requests import Spec, parse_id
 from localspot.domain.object_types import ObjectType
@@ -424,6 +431,6 @@ def delete(rt: Runtime, caller: Caller, object_key: str, key: str) -> int:
             .where(records.c.id == row.id)
             .values(archived=True, archived_ms=now_ms, updated_ms=now_ms)
         )
-        record_store.release_unique(conn, [row.id])
+        record_uniques.release_unique(conn, [row.id])
         query_index.archived(conn, [row.id])
         return int(row.id)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
 from localspot.clock import iso
-from localspot.domain import audit, object_types, property_cache, query_index, record_store
+from localspot.domain import audit, object_types, property_cache, query_index, record_rederive
 from localspot.domain.object_types import ObjectType
 from localspot.domain.property_checks import (
     check_group,
@@ -396,7 +396,7 @@ def _rederive_values(
     # definition row is not locked); chunk it and lock the definition for large stores.
     sensitive = policy.is_protected(definition.data_sensitivity)
     fitting, misfits = [], []
-    texts = record_store.stored_texts(conn, protector, caller.hub_id, object_type, definition)
+    texts = record_rederive.stored_texts(conn, protector, caller.hub_id, object_type, definition)
     for record_id, text in texts:
         stored = check_value(definition, text, None, sensitive)
         if isinstance(stored, Problem):
@@ -413,7 +413,7 @@ def _rederive_values(
             "those values first.",
             context={"propertyName": [definition.name], "objectIds": [str(i) for i in shown]},
         )
-    record_store.rederive(conn, protector, caller.hub_id, object_type, definition, fitting)
+    record_rederive.rederive(conn, protector, caller.hub_id, object_type, definition, fitting)
 
 
 def archive_property(rt: Runtime, caller: Caller, object_key: str, name: str) -> None:

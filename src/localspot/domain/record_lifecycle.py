@@ -13,7 +13,9 @@ from localspot.domain import (
     object_types,
     property_lookup,
     query_index,
+    record_claims,
     record_store,
+    record_uniques,
 )
 from localspot.domain.record_store import Change, Source
 from localspot.domain.record_writes import Writer
@@ -44,7 +46,7 @@ def merge(
         # A value cleared with "" is carried no more.
         involved = {n for values in both.values() for n, v in values.items() if v}
         policy.check_values(caller, object_type.id, [every[n] for n in involved], "write")
-        record_store.release_unique(conn, [merged.id])
+        record_uniques.release_unique(conn, [merged.id])
         changes = [
             Change(
                 primary.id,
@@ -55,7 +57,7 @@ def merge(
             for name, value in both[merged.id].items()
             if value and not both[primary.id].get(name)
         ]
-        writer.claim_unique(changes, creating=False)
+        record_claims.claim_unique(writer, changes, creating=False)
         record_store.write_changes(
             conn, rt.protector, caller.hub_id, object_type, changes, writer.now_ms, writer.source
         )
@@ -113,16 +115,16 @@ def restore(rt: Runtime, hub_id: int, object_key: str, record_id: int) -> None:
         if row is None or not row.archived or row.merged_into is not None:
             raise not_found(f"No archived record {record_id}")
         every = property_lookup.definitions_by_name(conn, hub_id, object_type)
-        for definition, key in record_store.stored_unique_keys(
+        for definition, key in record_uniques.stored_unique_keys(
             conn, rt.protector, hub_id, object_type, row.id, every.values()
         ):
-            holder = record_store.holder_of(conn, definition, key)
+            holder = record_uniques.holder_of(conn, definition, key)
             if holder is not None:
                 raise conflict(
                     f"Record {holder} now holds this record's {definition.name}; "
                     "change it before restoring"
                 )
-            if record_store.set_unique(conn, definition, key, row.id) is not None:
+            if record_uniques.set_unique(conn, definition, key, row.id) is not None:
                 raise conflict(f"Another record now holds this record's {definition.name}")
         now_ms = rt.clock.millis()
         conn.execute(

@@ -2,24 +2,24 @@
 
 Everything here runs inside a transaction the caller opened. Sensitive values are sealed on
 the way in and opened on the way out through the Protector; they never touch a plaintext
-column. Access decisions are made before these functions are called.
+column. Access decisions are made before these functions are called. Which record holds each
+unique value is kept in ``record_uniques``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 
 from localspot import policy
 from localspot.domain import query_index
 from localspot.domain.object_types import ObjectType
-from localspot.domain.search_terms import TOKENIZED_TYPES, stored_terms, stored_tokenizer
+from localspot.domain.search_terms import TOKENIZED_TYPES, stored_tokenizer
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import unreadable_sealed_value
 from localspot.protection import KeyringError, Protector, ValueRef
@@ -29,7 +29,6 @@ from localspot.store.schema import (
     record_terms,
     record_values,
     records,
-    unique_values,
 )
 
 # Default properties HubSpot derives from the record itself rather than storing.
@@ -126,65 +125,6 @@ def find_many(
             else:
                 found[asked] = survivor
     return found
-
-
-def unique_key(
-    protector: Protector, object_type: ObjectType, hub_id: int, definition: Any, stored: Stored
-) -> str:
-    norm = stored.text.strip().lower()
-    if policy.is_protected(definition.data_sensitivity):
-        return protector.blind_index(hub_id, object_type.id, definition.name, norm)
-    return hashlib.sha256(norm.encode()).hexdigest()
-
-
-def holder_of(conn: Connection, definition: Any, key: str) -> int | None:
-    return conn.scalar(
-        select(unique_values.c.record_id).where(
-            unique_values.c.property_id == definition.id, unique_values.c.value_key == key
-        )
-    )
-
-
-def holders(conn: Connection, claims: list[tuple[int, str]]) -> list[tuple[int, str, int]]:
-    """(property id, key, holder) for each claimed (property id, key) already held."""
-    by_property: dict[int, list[str]] = {}
-    for property_id, key in claims:
-        by_property.setdefault(property_id, []).append(key)
-    out = []
-    # Per property: the primary key (property_id, value_key) answers each look-up.
-    for property_id, keys in by_property.items():
-        out += conn.execute(
-            select(
-                unique_values.c.property_id, unique_values.c.value_key, unique_values.c.record_id
-            ).where(unique_values.c.property_id == property_id, unique_values.c.value_key.in_(keys))
-        ).all()
-    order = {claim: i for i, claim in enumerate(claims)}
-    return sorted(((p, k, r) for p, k, r in out), key=lambda held: order[held[:2]])
-
-
-_CLAIM_SQL = (
-    "INSERT INTO unique_values (property_id, value_key, record_id) VALUES (?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
-
-
-def add_unique(conn: Connection, held: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
-    """Claims each (property id, key) for its record; returns the claims someone else won.
-
-    The look-up before a claim cannot see a concurrent writer's uncommitted claim on
-    PostgreSQL; the primary key can: the insert waits for that writer and skips a claim it
-    committed, which the look-up after it sees, so a lost race surfaces here and not as a 500.
-    Skipping rather than failing needs no savepoint, and a batch's claims almost always win.
-    The caller fails the unit of work on a lost claim, so the claims that were won go with it.
-    """
-    if execute_many(conn, _CLAIM_SQL, held) == len(held):
-        return []
-    mine = {(p, k): r for p, k, r in held}
-    return [found for found in holders(conn, list(mine)) if found[2] != mine[found[:2]]]
-
-
-def is_unique(object_type: ObjectType, definition: Any) -> bool:
-    return definition.has_unique_value or (object_type.id == "0-1" and definition.name == "email")
 
 
 # Reading values -------------------------------------------------------------------------------
@@ -523,14 +463,14 @@ def _columns(
     """(value, value_norm, value_num, value_ct, value_bidx) as stored."""
     if not protected or stored.text == "":
         return stored.text, stored.norm, stored.num, None, None
-    norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
+    norm, num, bidx = derived(protector, hub_id, object_type, definition, stored)
     if bidx is None:
         return stored.text, norm, num, None, None
     ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
     return None, None, None, protector.seal(ref, stored.text), bidx
 
 
-def _derived(
+def derived(
     protector: Protector, hub_id: int, object_type: ObjectType, definition: Any, stored: Stored
 ) -> tuple[str | None, float | None, str | None]:
     """(value_norm, value_num, value_bidx): what search compares instead of the value."""
@@ -540,107 +480,9 @@ def _derived(
     return None, None, protector.blind_index(hub_id, object_type.id, definition.name, norm)
 
 
-def stored_texts(
-    conn: Connection, protector: Protector, hub_id: int, object_type: ObjectType, definition: Any
-) -> list[tuple[int, str]]:
-    """(record id, value) for every record holding a value of ``definition``, archived too
-    (a restore brings them back), but not merged away: no one can read, change or restore
-    those values again, since their record's id answers for the record it merged into."""
-    rows = fetch(
-        conn,
-        "SELECT v.record_id, v.value, v.value_ct FROM record_values v "
-        "JOIN records r ON r.id = v.record_id "
-        "WHERE v.property_id = ? AND r.merged_into IS NULL",
-        (definition.id,),
-    )
-    out = []
-    for record_id, value, sealed in rows:
-        if sealed is not None:
-            ref = ValueRef(hub_id, object_type.id, record_id, definition.name)
-            value = open_sealed(protector, object_type, ref, sealed)
-        out.append((record_id, value))
-    return out
-
-
-def rederive(
-    conn: Connection,
-    protector: Protector,
-    hub_id: int,
-    object_type: ObjectType,
-    definition: Any,
-    values: list[tuple[int, Stored]],
-) -> None:
-    """Recomputes the search forms and terms of stored values under a changed definition.
-
-    The value itself (plaintext or sealed) and its history stay as they were written: only
-    what search compares changes, computed as a write under ``definition`` would.
-    """
-    rows = []
-    terms: list[tuple] = []
-    protected = policy.is_protected(definition.data_sensitivity)
-    for record_id, stored in values:
-        norm, num, bidx = _derived(protector, hub_id, object_type, definition, stored)
-        rows.append((norm, num, bidx, record_id, definition.id))
-        terms += [
-            (definition.id, term, record_id) for term in stored_terms(definition, stored, protected)
-        ]
-    if rows:
-        execute_many(
-            conn,
-            "UPDATE record_values SET value_norm = ?, value_num = ?, value_bidx = ? "
-            "WHERE record_id = ? AND property_id = ?",
-            rows,
-        )
-    conn.execute(delete(record_terms).where(record_terms.c.property_id == definition.id))
-    if terms:
-        insert_rows(conn, record_terms.name, ("property_id", "term", "record_id"), terms)
-    if definition.name in object_type.searchable_properties:
-        query_index.rebuild(conn, hub_id, object_type)
-
-
-def set_unique(conn: Connection, definition: Any, key: str | None, record_id: int) -> int | None:
-    """Makes ``record_id`` the holder of ``key`` for ``definition`` (None: holds nothing).
-
-    Returns the record that holds ``key`` instead, when a concurrent writer got there first.
-    """
-    conn.execute(
-        delete(unique_values).where(
-            unique_values.c.property_id == definition.id,
-            unique_values.c.record_id == record_id,
-        )
-    )
-    if key is None:
-        return None
-    lost = add_unique(conn, [(definition.id, key, record_id)])
-    return lost[0][2] if lost else None
-
-
 _TOUCH_SQL = "UPDATE records SET updated_ms = ? WHERE id = ?"
 
 
 def touch(conn: Connection, record_ids: list[int], now_ms: int) -> None:
     if record_ids:
         execute_many(conn, _TOUCH_SQL, [(now_ms, record_id) for record_id in record_ids])
-
-
-def release_unique(conn: Connection, record_ids: list[int]) -> None:
-    if record_ids:
-        conn.execute(delete(unique_values).where(unique_values.c.record_id.in_(record_ids)))
-
-
-def stored_unique_keys(
-    conn: Connection,
-    protector: Protector,
-    hub_id: int,
-    object_type: ObjectType,
-    record_id: int,
-    definitions: Iterable[Any],
-) -> list[tuple[Any, str]]:
-    """(definition, key) for each unique definition the record holds a value of."""
-    unique = [d for d in definitions if is_unique(object_type, d)]
-    values = load_values(conn, protector, hub_id, object_type, [record_id], unique)[record_id]
-    return [
-        (d, unique_key(protector, object_type, hub_id, d, Stored(values[d.name], None, None)))
-        for d in unique
-        if values.get(d.name)
-    ]

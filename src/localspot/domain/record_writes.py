@@ -1,7 +1,8 @@
 """Writing records: the Writer, and single-record create, update and archive (SPEC §3.3-3.4).
 
 A request either writes everything or nothing. Batches and upsert are in ``record_batches``;
-merge, restore, GDPR delete and purge in ``record_lifecycle``.
+merge, restore, GDPR delete and purge in ``record_lifecycle``; claiming unique values, and
+the errors when one is taken, in ``record_claims``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from localspot.domain import (
     pipelines,
     property_lookup,
     query_index,
+    record_claims,
     record_store,
+    record_uniques,
 )
 from localspot.domain.object_types import ObjectType
 from localspot.domain.record_store import Change, Source
@@ -27,7 +30,7 @@ from localspot.domain.records import always_returned, lookup, render
 from localspot.domain.values import Problem, Stored, check, check_email, coerce, invalid_values
 from localspot.domain.webhooks import events as webhook_events
 from localspot.domain.webhooks.events import ChangeEvent, emit
-from localspot.errors import HubSpotError, UniqueValueTaken, conflict, validation_error
+from localspot.errors import validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
 from localspot.store.schema import records
@@ -35,7 +38,6 @@ from localspot.validation import whole_number
 
 # History knows merges as their own source; webhooks report them as the CRM's doing.
 _CHANGE_SOURCE = {"MERGE": "CRM"}
-_LEGACY_TYPE = {"0-1": "CONTACT", "0-2": "COMPANY", "0-3": "DEAL", "0-5": "TICKET"}
 
 
 @dataclass
@@ -86,14 +88,14 @@ class Writer:
         self._created: dict[int, dict[str, str]] = {}
         # Unique values claimed in the current unit of work, by (property id, key). A clash with
         # one of them is between two inputs of the unit, whose records vanish when it fails.
-        self._claimed: dict[tuple[int, str], int] = {}
+        self.claimed: dict[tuple[int, str], int] = {}
         # By property name, what checking its values needs of its definition, worked out once:
         # (definition, sealed at rest, read only).
         self._plans: dict[str, tuple[Any, bool, bool]] = {}
 
     def begin_unit(self) -> None:
         """Starts an input that commits or fails on its own (a batch with trace ids)."""
-        self._claimed = {}
+        self.claimed = {}
 
     # Checking -----------------------------------------------------------------------------
 
@@ -168,9 +170,6 @@ class Writer:
             raise invalid_values(self.caller.hub_id, problems)
         return checked
 
-    def _is_email(self, definition: Any) -> bool:
-        return self.object_type.id == "0-1" and definition.name == "email"
-
     def _pipeline_problems(
         self, checked: list[tuple[Any, Stored]], previous: dict[str, str], creating: bool
     ) -> list[Problem]:
@@ -218,7 +217,7 @@ class Writer:
             for rid, checked in zip(ids, prepared, strict=True)
             for d, s in checked
         ]
-        self.claim_unique(changes, creating=True)
+        record_claims.claim_unique(self, changes, creating=True)
         record_store.write_changes(
             self.conn,
             self.rt.protector,
@@ -275,7 +274,7 @@ class Writer:
         if not changes:
             # Nothing to change leaves the record as it was, its modified date included.
             return changes
-        self.claim_unique(changes, creating=False)
+        record_claims.claim_unique(self, changes, creating=False)
         record_store.write_changes(
             self.conn,
             self.rt.protector,
@@ -351,100 +350,6 @@ class Writer:
                 [c.definition.name for c in touched],
                 {"source": self.source.type},
             )
-
-    def claim_unique(self, changes: list[Change], creating: bool) -> None:
-        if creating:
-            self._claim_new(changes)
-            return
-        for change in changes:
-            definition = change.definition
-            if not record_store.is_unique(self.object_type, definition):
-                continue
-            if change.new.is_cleared:
-                record_store.set_unique(self.conn, definition, None, change.record_id)
-                continue
-            key = record_store.unique_key(
-                self.rt.protector, self.object_type, self.caller.hub_id, definition, change.new
-            )
-            holder = record_store.holder_of(self.conn, definition, key)
-            if holder is None or holder == change.record_id:
-                holder = record_store.set_unique(self.conn, definition, key, change.record_id)
-            if holder is not None and holder != change.record_id:
-                if self._claimed.get((definition.id, key)) == holder:
-                    raise self._repeated(definition, change)
-                raise self._clash(definition, change, holder, creating)
-            self._claimed[(definition.id, key)] = change.record_id
-
-    def _claim_new(self, changes: list[Change]) -> None:
-        """New records hold nothing yet: one look-up for every key the batch claims."""
-        claims: dict[tuple[int, str], Change] = {}
-        unique: dict[int, bool] = {}
-        for change in changes:
-            is_unique = unique.get(change.definition.id)
-            if is_unique is None:
-                is_unique = record_store.is_unique(self.object_type, change.definition)
-                unique[change.definition.id] = is_unique
-            if is_unique:
-                key = record_store.unique_key(
-                    self.rt.protector,
-                    self.object_type,
-                    self.caller.hub_id,
-                    change.definition,
-                    change.new,
-                )
-                if (change.definition.id, key) in claims:
-                    raise self._repeated(change.definition, change)
-                claims[(change.definition.id, key)] = change
-        if not claims:
-            return
-        # Claims usually succeed: insert first, and look up holders only when one was taken.
-        lost = record_store.add_unique(
-            self.conn, [(p, k, c.record_id) for (p, k), c in claims.items()]
-        )
-        for property_id, key, holder in lost:
-            change = claims[(property_id, key)]
-            if self._claimed.get((property_id, key)) == holder:
-                raise self._repeated(change.definition, change)
-            raise self._clash(change.definition, change, holder, True)
-        self._claimed.update({claim: c.record_id for claim, c in claims.items()})
-
-    def _repeated(self, definition: Any, change: Change) -> HubSpotError:
-        """Two inputs of one unit claim the same unique value: neither record will exist, so
-        the error names no record."""
-        value = (
-            "the same value"
-            if policy.is_protected(definition.data_sensitivity)
-            else change.new.text
-        )
-        return validation_error(
-            f"More than one input sets {definition.name} to {value}, "
-            f"but {definition.name} holds unique values; each input needs its own.",
-            context={"propertyName": [definition.name]},
-        )
-
-    def _clash(self, definition: Any, change: Change, holder: int, creating: bool) -> HubSpotError:
-        # Naming the holder of a value tells the caller that record's value.
-        named = policy.may_name_holder(
-            self.caller, self.object_type.id, definition.data_sensitivity
-        )
-        if creating and self._is_email(definition):
-            if not named:
-                return conflict("Contact already exists.")
-            return conflict(f"Contact already exists. Existing ID: {holder}")
-        shown = "REDACTED" if policy.is_protected(definition.data_sensitivity) else change.new.text
-        who = str(holder) if named else "Another record"
-        legacy = _LEGACY_TYPE.get(self.object_type.id)
-        type_id = (
-            f"ObjectTypeId{{legacyObjectType={legacy}}}"
-            if legacy
-            else f"ObjectTypeId{{{self.object_type.id}}}"
-        )
-        return UniqueValueTaken(
-            f"Cannot set PropertyValueCoordinates{{portalId={self.caller.hub_id}, "
-            f"objectTypeId={type_id}, propertyName={definition.name}, value={shown}}} on "
-            f"{change.record_id}. {who} already has that value.",
-            definition.name,
-        )
 
     def render_written(self, record_id: int, names: list[str]) -> dict[str, Any]:
         return self.render_many([record_id], [names])[0]
@@ -565,6 +470,6 @@ def archive_records(rt: Runtime, caller: Caller, object_key: str, keys: list[str
                 .where(records.c.id.in_(active))
                 .values(archived=True, archived_ms=writer.now_ms, updated_ms=writer.now_ms)
             )
-            record_store.release_unique(conn, active)
+            record_uniques.release_unique(conn, active)
             query_index.archived(conn, active)
             writer.announce([writer.event(rid, "deletion") for rid in active])

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from localspot import policy
-from localspot.domain import object_types, property_lookup, record_store
+from localspot.domain import object_types, property_lookup, record_store, record_uniques
 from localspot.domain.object_types import ObjectType
 from localspot.domain.values import Stored, ms_to_iso
 from localspot.errors import HubSpotError, not_found, validation_error
@@ -176,16 +176,16 @@ def lookup(
         definition = property_lookup.definitions_by_name(
             conn, caller.hub_id, object_type, [id_property]
         ).get(id_property)
-        if definition is None or not record_store.is_unique(object_type, definition):
+        if definition is None or not record_uniques.is_unique(object_type, definition):
             raise validation_error(
                 f"{id_property} is not a unique identifier property of {object_type.name}",
                 context={"idProperty": [id_property]},
             )
         policy.check_values(caller, object_type.id, [definition], "read")
-        holder = record_store.holder_of(
+        holder = record_uniques.holder_of(
             conn,
             definition,
-            record_store.unique_key(
+            record_uniques.unique_key(
                 rt.protector, object_type, caller.hub_id, definition, Stored(key, None, None)
             ),
         )
