@@ -334,7 +334,8 @@ def write_changes(
     source: Source,
     new_records: bool = False,
 ) -> None:
-    """Stores new values and their history, and keeps unique holders current.
+    """Stores new values, their history and search terms (unique values are claimed before,
+    by ``record_claims``).
 
     ``new_records``: every change is to a record that ``new_records`` created in this
     transaction and that holds no values yet. Its plaintext values then get no history row:
