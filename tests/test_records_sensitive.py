@@ -47,12 +47,17 @@ READ_ONLY = {
 
 
 def _setup(server: LocalSpotServer, full_app, kind: str) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The object type, with a sensitive passport_number and a unique ext_ref (what an upsert
+    names a record by, as HubSpot takes no hs_object_id there), and values to create by."""
     with http_client(server, full_app) as http:
         if kind == "custom":
-            return add_custom_object(http), {"model": "Roadster"}
-        group, base = STANDARD[kind]
-        add_property(http, kind, group)
-        return kind, dict(base)
+            object_type, group = add_custom_object(http), "cars_information"
+            base = {"model": "Roadster"}
+        else:
+            object_type, (group, base) = kind, STANDARD[kind]
+            add_property(http, kind, group)
+        add_property(http, object_type, group, "ext_ref", "non_sensitive", hasUniqueValue=True)
+        return object_type, dict(base)
 
 
 @pytest.mark.parametrize("kind", ["contacts", "companies", "deals", "tickets", "custom"])
@@ -113,10 +118,9 @@ def _stored(server: LocalSpotServer, full_app, object_type: str, record_id: str)
 
 
 def _refused_writes(http, object_type: str, record_id: str, base: dict[str, str]):  # type: ignore[no-untyped-def]
-    """Every kind of write that would set a sensitive value to X, a value the record lacks."""
-    new_key = {"id": "999999991", "idProperty": "hs_object_id"}
-    if object_type == "contacts":
-        new_key = {"id": "new-by-upsert@example.org", "idProperty": "email"}
+    """Every kind of write that would set a sensitive value to X, a value the record lacks.
+    The record holds ext_ref "ref-1"."""
+    new_key = {"id": "ref-new", "idProperty": "ext_ref"}
     return [
         http.patch(
             f"/crm/v3/objects/{object_type}/{record_id}",
@@ -143,8 +147,8 @@ def _refused_writes(http, object_type: str, record_id: str, base: dict[str, str]
             json={
                 "inputs": [
                     {
-                        "id": record_id,
-                        "idProperty": "hs_object_id",
+                        "id": "ref-1",
+                        "idProperty": "ext_ref",
                         "properties": {"passport_number": "X"},
                     }
                 ]
@@ -167,7 +171,7 @@ def test_missing_sensitive_scopes_are_refused_and_change_nothing(
     with http_client(server, full_app) as http:
         record_id = http.post(
             f"/crm/v3/objects/{object_type}",
-            json={"properties": {**base, "passport_number": "P-1"}},
+            json={"properties": {**base, "passport_number": "P-1", "ext_ref": "ref-1"}},
         ).json()["id"]
     before = _stored(server, full_app, object_type, record_id)
     assert before[0] == "P-1"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from localspot.domain import associations, object_types
+from localspot.domain import associations, object_types, record_uniques
 from localspot.domain.record_writes import WriteInput, Writer, Written, names_of
 from localspot.domain.records import lookup
 from localspot.errors import HubSpotError, validation_error
@@ -40,6 +40,7 @@ def run_batch(
     with rt.store.write() as conn:
         object_type = object_types.resolve(conn, caller.hub_id, object_key)
         writer = Writer(rt, conn, caller, object_type)
+        _require_unique_id_properties(writer, inputs)
         if not per_input:
             return BatchOutcome([one(writer, item) for item in inputs], [])
         results: list[Written] = []
@@ -104,6 +105,24 @@ def batch_create(
         return BatchOutcome([_traced(body, i) for body, i in zip(bodies, inputs, strict=True)], [])
 
 
+def _require_unique_id_properties(writer: Writer, inputs: list[WriteInput]) -> None:
+    """HubSpot refuses a whole batch update or upsert naming, as ``idProperty``, a property
+    without unique values; ``hs_object_id`` among them, since a record id goes in ``id`` with
+    no ``idProperty`` (a single read or PATCH still takes it)."""
+    for name in dict.fromkeys(i.id_property for i in inputs if i.id_property):
+        definition = writer.definitions.get(name)
+        if (
+            name == "hs_object_id"
+            or definition is None
+            or not record_uniques.is_unique(writer.object_type, definition)
+        ):
+            raise validation_error(
+                f"Unable to perform update/upsert by non-unique {writer.object_type.id} "
+                f"property {name} in portal ID {writer.caller.hub_id}",
+                context={"idProperty": [name]},
+            )
+
+
 def _traced(body: dict[str, Any], item: WriteInput) -> Written:
     if item.trace_id:
         body["objectWriteTraceId"] = item.trace_id
@@ -127,11 +146,20 @@ def batch_upsert(
     def one(writer: Writer, item: WriteInput) -> Written:
         if not item.id_property:
             raise validation_error("idProperty is required for upsert")
+        if not (item.id or "").strip():
+            # A blank value names no record: creating one would make another on every call.
+            raise validation_error(
+                f"id is required for upsert: a value of {item.id_property}",
+                context={"idProperty": [item.id_property]},
+            )
         record_id, new = upsert(writer, item.id_property, item.id or "", item.properties)
-        if not new:
-            return Written(writer.render_written(record_id, names_of(item.properties)), new=False)
-        given = {**item.properties, item.id_property: item.id}
-        return Written(writer.render_written(record_id, names_of(writer.with_defaults(given))))
+        if new:
+            names = names_of(writer.with_defaults({**item.properties, item.id_property: item.id}))
+        else:
+            names = names_of(item.properties)
+        written = _traced(writer.render_written(record_id, names), item)
+        written.new = new
+        return written
 
     return run_batch(rt, caller, object_key, inputs, one)
 
