@@ -285,7 +285,9 @@ def create_in(
         "data_sensitivity": body.data_sensitivity,
         "sensitive_data_categories": body.sensitive_data_categories or None,
         "hubspot_defined": False,
-        "read_only_value": False,
+        # HubSpot computes a calculation's value: records never take a write to it.
+        # TODO(properties): formulas are stored, never evaluated: such values always read null.
+        "read_only_value": body.field_type == "calculation_equation",
         "read_only_definition": False,
         "archived": False,
         "created_at": now,
@@ -356,6 +358,9 @@ def _update(
     field_type = changes.get("field_type", current.field_type)
     if (type_, field_type) != (current.type, current.field_type):
         policy.check_retype(caller, object_type.id, current.data_sensitivity, name)
+    calculated = field_type == "calculation_equation"
+    if calculated != (current.field_type == "calculation_equation"):
+        changes["read_only_value"] = calculated
     options = changes.get("options", current.options) if type_ in ("enumeration", "bool") else []
     changes["options"] = options
     check_shape(
