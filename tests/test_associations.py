@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import hubspot
+import hubspot_sdk
 import pytest
 from hubspot.crm.associations.v4 import (
     AssociationSpec,
@@ -452,9 +453,35 @@ def test_date_versioned_paths(http: httpx.Client) -> None:
         "/crm/associations/2026-03/contacts/tickets/batch/read", json={"inputs": [{"id": contact}]}
     )
     assert read.status_code == 200
-    assert read.json()["results"][0]["to"][0]["toObjectId"] == int(ticket)
+    assert read.json()["results"][0]["to"][0]["toObjectId"] == ticket
     labels = http.get("/crm/associations/2026-03/tickets/companies/labels").json()["results"]
     assert [(t["typeId"], t["label"]) for t in labels] == [(339, None), (26, "Primary")]
+
+
+def test_record_ids_are_strings_on_dated_paths_and_numbers_on_v4(
+    http: httpx.Client, sdk: hubspot_sdk.HubSpot
+) -> None:
+    """hubspot-sdk types fromObjectId and toObjectId as strings; v4's spec as integers."""
+    contact = new(http, "contacts", email="ids@example.org")
+    company = new(http, "companies", name="Ids")
+    labelled = [{"associationCategory": HS, "associationTypeId": 279}]
+    for prefix, as_sent in (("/crm/objects/2026-03", str), ("/crm/v4/objects", int)):
+        made = http.put(
+            f"{prefix}/contacts/{contact}/associations/companies/{company}", json=labelled
+        )
+        assert made.status_code == 201, made.text
+        assert (made.json()["fromObjectId"], made.json()["toObjectId"]) == (
+            as_sent(contact),
+            as_sent(company),
+        )
+        listed = http.get(f"{prefix}/contacts/{contact}/associations/companies").json()
+        assert [r["toObjectId"] for r in listed["results"]] == [as_sent(company)]
+    page = sdk.crm.associations.list("companies", object_type="contacts", object_id=contact)
+    assert [r.to_object_id for r in page.results] == [company]
+    read = sdk.crm.associations.batch.get(
+        "companies", from_object_type="contacts", inputs=[{"id": contact}]
+    )
+    assert [t.to_object_id for t in read.results[0].to] == [company]
 
 
 def test_merge_moves_associations_to_the_survivor(http: httpx.Client) -> None:

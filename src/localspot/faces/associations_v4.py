@@ -28,10 +28,32 @@ def _limit(ctx: Ctx) -> int:
         raise validation_error("limit must be a whole number", context={"limit": [raw]}) from None
 
 
+# Record ids in these bodies: numbers in v4's spec, strings in the date-versioned one's.
+_RECORD_ID_KEYS = frozenset({"fromObjectId", "toObjectId"})
+
+
+def _ids_as_versioned(ctx: Ctx, value: Any) -> Any:
+    """``value`` with its record ids as strings on a date-versioned path; as it is on v4."""
+    if "version" not in ctx.path:
+        return value
+    return _stringified(value)
+
+
+def _stringified(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_stringified(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: str(v) if k in _RECORD_ID_KEYS and isinstance(v, int) else _stringified(v)
+            for k, v in value.items()
+        }
+    return value
+
+
 def _batch(ctx: Ctx, started: str, outcome: BatchOutcome, status: int) -> Response:
     body: dict[str, Any] = {
         "status": "COMPLETE",
-        "results": outcome.results,
+        "results": _ids_as_versioned(ctx, outcome.results),
         "startedAt": started,
         "completedAt": iso(ctx.clock.now()),
     }
@@ -71,7 +93,7 @@ def create_labelled(ctx: Ctx) -> Response:
         p["toObjectId"],
         ctx.json(),
     )
-    return JSON(body, status_code=201)
+    return JSON(_ids_as_versioned(ctx, body), status_code=201)
 
 
 def remove(ctx: Ctx) -> Response:
@@ -98,7 +120,7 @@ def list_page(ctx: Ctx) -> Response:
         _limit(ctx),
         ctx.query.get("after"),
     )
-    body: dict[str, Any] = {"results": results}
+    body: dict[str, Any] = {"results": _ids_as_versioned(ctx, results)}
     if next_after is not None:
         link = ctx.request.url.include_query_params(after=next_after)
         body["paging"] = {"next": {"after": next_after, "link": str(link)}}
