@@ -1,11 +1,17 @@
-"""What ``localspot serve`` adds to uvicorn: a response's writes go out as one."""
+"""What ``localspot serve`` adds to uvicorn: a response's writes go out as one, and requests
+its parser refuses get HubSpot's error body."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 from typing import Any
 
+import pytest
+
 from localspot.serving import CoalescingTransport
+from localspot.testing import LocalSpotServer
 
 
 class _Recorded:
@@ -90,3 +96,35 @@ def test_serve_falls_back_to_uvicorns_own_protocol_if_its_internals_move(
 
     monkeypatch.setattr(builtins, "__import__", moved)
     assert http_protocol() == "httptools"
+
+
+def _raw(server: LocalSpotServer, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """(status line, headers, body) of what the server answers to raw ``request`` bytes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = dict(line.decode().lower().split(": ", 1) for line in lines)
+    return status, headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /crm/v3/objects/contacts?properties=" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+    ],
+)
+def test_a_request_the_parser_refuses_gets_hubspots_error_body(
+    server: LocalSpotServer, request_bytes: bytes, status: int
+) -> None:
+    line, headers, body = _raw(server, request_bytes)
+    assert line.startswith(f"HTTP/1.1 {status} ".encode())
+    assert headers["content-type"].startswith("application/json")
+    error = json.loads(body)
+    assert error["status"] == "error"
+    assert error["category"] == "VALIDATION_ERROR"
+    assert error["correlationId"] == headers["x-hubspot-correlation-id"]

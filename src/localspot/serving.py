@@ -1,11 +1,16 @@
 """How ``localspot serve`` speaks HTTP: uvicorn's httptools protocol, writing each response in
-one piece."""
+one piece, and answering a request it cannot parse with HubSpot's error body."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
+
+import orjson
+
+from localspot.errors import HubSpotError
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +48,22 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+# httptools stops reading a URL at 64 KiB; a URL this long when parsing failed overflowed.
+_URL_GIVEN_UP = 32 * 1024
+
+
+def unparsed_request(too_long: bool) -> HubSpotError:
+    if too_long:
+        return HubSpotError(414, "VALIDATION_ERROR", "The request URI is too long.")
+    return HubSpotError(400, "VALIDATION_ERROR", "Invalid HTTP request received.")
+
+
 def http_protocol() -> type | str:
     """What ``uvicorn.run(http=...)`` gets: uvicorn's httptools protocol over a
     ``CoalescingTransport``, or plain ``"httptools"`` should a uvicorn release move the class
     this builds on (it is not part of uvicorn's public API): slower, never broken."""
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
     except ImportError:
         log.warning("uvicorn's httptools protocol moved; serving without write coalescing")
         return "httptools"
@@ -58,5 +73,26 @@ def http_protocol() -> type | str:
             # uvloop's transports are not asyncio.Transport subclasses, though they behave so.
             wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
             super().connection_made(wrapped)  # type: ignore[arg-type]
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn answers bytes httptools cannot parse in plain text, before any app sees
+            # them; a client of HubSpot's API expects its error body. The parser gives up on a
+            # URL at 64 KiB: that is a URI too long (HubSpot's 414).
+            too_long = len(getattr(self, "url", b"")) >= _URL_GIVEN_UP
+            error = unparsed_request(too_long)
+            correlation_id = str(uuid.uuid4())
+            body = orjson.dumps(error.body(correlation_id))
+            head = [STATUS_LINE[error.status]]
+            for name, value in self.server_state.default_headers:
+                head.extend([name, b": ", value, b"\r\n"])
+            head += [
+                b"content-type: application/json;charset=utf-8\r\n",
+                b"x-hubspot-correlation-id: " + correlation_id.encode() + b"\r\n",
+                b"content-length: " + str(len(body)).encode() + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+            self.transport.write(b"".join(head))
+            self.transport.close()
 
     return CoalescingHttpToolsProtocol
