@@ -19,6 +19,7 @@ from hubspot.webhooks import (
 from localspot.scopes import all_scopes
 from localspot.testing import App, LocalSpotServer
 from tests.conftest import sdk_client
+from tests.records_helpers import add_custom_object
 from tests.webhook_helpers import client
 
 
@@ -287,3 +288,18 @@ def test_batch_update_takes_the_string_ids_that_get_hands_out(
         assert body["status"] == "error" and body["category"] == "VALIDATION_ERROR", bad
         assert body["errors"][0]["in"] == "id", bad
     assert api.get_by_id(made.id, app.app_id).active is False
+
+
+def test_sensitive_properties_of_custom_objects_cannot_be_subscribed(
+    http: httpx.Client, app: App
+) -> None:
+    """The guide takes sensitive propertyChange subscriptions on contacts, companies, deals and
+    tickets; add_custom_object's passport_number is sensitive, its model is not."""
+    cars = add_custom_object(http)
+    base = f"/webhooks/v3/{app.app_id}/subscriptions"
+    on = {"eventType": "object.propertyChange", "objectTypeId": cars}
+    refused = http.post(base, json={**on, "propertyName": "passport_number"})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["category"] == "VALIDATION_ERROR"
+    assert refused.json()["context"] == {"propertyName": ["passport_number"]}
+    assert http.post(base, json={**on, "propertyName": "model"}).status_code == 201

@@ -269,13 +269,24 @@ def webhook_property_value(sensitivity: str, value: str) -> str | None:
     return value
 
 
-def check_webhook_subscription(property_name: str, sensitivity: str) -> None:
-    """Subscriptions on highly sensitive properties are refused (B7); sensitive ones need no
-    sensitive scope, since their values arrive redacted."""
+# HubSpot takes propertyChange subscriptions on sensitive properties of these objects only.
+SENSITIVE_SUBSCRIPTION_OBJECTS = frozenset({"0-1", "0-2", "0-3", "0-5"})
+
+
+def check_webhook_subscription(object_type_id: str, property_name: str, sensitivity: str) -> None:
+    """Subscriptions on highly sensitive properties are refused (B7), and on sensitive ones of
+    other objects than contacts, companies, deals and tickets (the guide names only those);
+    sensitive ones need no sensitive scope, since their values arrive redacted."""
     if sensitivity == "highly_sensitive":
         raise validation_error(
             f"Property {property_name} is highly sensitive; "
             "webhook subscriptions are not supported for highly sensitive properties."
+        )
+    if sensitivity == "sensitive" and object_type_id not in SENSITIVE_SUBSCRIPTION_OBJECTS:
+        raise validation_error(
+            f"Property {property_name} is sensitive; webhook subscriptions to sensitive "
+            "properties are supported on contacts, companies, deals and tickets only.",
+            context={"propertyName": [property_name]},
         )
 
 

@@ -382,7 +382,8 @@ def _check_subscription(body: SubscriptionCreate) -> tuple[str, str, str | None]
 
 def _check_object_type(conn: Connection, hub_id: int, type_id: str, name: str | None) -> None:
     """For an app of one account: an object type it does not have is refused. A property it
-    lacks is fine (no events until it exists); a highly sensitive one is refused (B7)."""
+    lacks is fine (no events until it exists); a highly sensitive one is refused (B7), and a
+    sensitive one of a custom object (``policy.check_webhook_subscription``)."""
     try:
         object_type = object_types.resolve(conn, hub_id, type_id)
     except HubSpotError:
@@ -394,7 +395,7 @@ def _check_object_type(conn: Connection, hub_id: int, type_id: str, name: str | 
         return
     found = property_lookup.definitions_by_name(conn, hub_id, object_type, [name])
     if name in found:
-        policy.check_webhook_subscription(name, found[name].data_sensitivity)
+        policy.check_webhook_subscription(object_type.id, name, found[name].data_sensitivity)
 
 
 def set_active(rt: Runtime, app: AppRef, subscription_id: int, active: bool) -> Any:
