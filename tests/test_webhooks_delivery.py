@@ -11,6 +11,7 @@ import pytest
 from hubspot.utils.signature import Signature
 from sqlalchemy import select
 
+from localspot.domain.webhooks.delivery import BACKOFF_SECONDS
 from localspot.domain.webhooks.events import ChangeEvent, SensitiveValueInEvent
 from localspot.runtime import Runtime
 from localspot.scopes import all_scopes
@@ -286,3 +287,27 @@ def test_records_patch_sends_both_events(server: LocalSpotServer, receiver: Rece
         headers={"Authorization": f"Bearer {server.admin_key}"},
     )
     assert SECRET_VALUE not in deliveries.text
+
+
+def test_a_failing_event_gets_the_first_try_and_ten_retries_over_a_day(
+    server: LocalSpotServer, rt: Runtime
+) -> None:
+    assert len(BACKOFF_SECONDS) == 10
+    assert 22 * 3600 < sum(BACKOFF_SECONDS) <= 24 * 3600
+    receiver = Receiver(respond=lambda n: 500)
+    try:
+        app = server.new_app(all_scopes())
+        wire(server, app, receiver.url, [{"eventType": "contact.deletion"}])
+        emit_now(
+            rt, [ChangeEvent(app.hub_id, "0-1", 7, "deletion", rt.clock.millis(), "API", None)]
+        )
+        for tries in range(1, 12):
+            _wait_finished(server, app.app_id, tries)
+            if tries < 11:
+                server.advance_clock(seconds=9 * 3600)  # past the longest back-off and jitter
+        assert [r.events[0]["attemptNumber"] for r in receiver.requests] == list(range(11))
+        server.advance_clock(days=2)
+        time.sleep(0.5)
+        assert len(receiver.requests) == 11
+    finally:
+        receiver.close()

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     # How long a claimed batch stays with its worker before another may take it over.
     webhook_lease_seconds: float = 30.0
-    webhook_max_attempts: int = 10
+    # Tries of one event, the first included (delivery.BACKOFF_SECONDS spaces the retries).
+    webhook_max_attempts: int = 11
     webhook_batch_size: int = 100
     # POSTs one worker keeps in flight over all apps (each app also has its own limit).
     webhook_worker_concurrency: int = 64

@@ -20,8 +20,9 @@ from localspot.store.schema import webhook_deliveries, webhook_events, webhook_s
 
 from .subscriptions import AppRef, app_secret
 
-# Seconds to wait after the n-th failed try (n = 1..9): ten tries spread over about 24 hours.
-BACKOFF_SECONDS = (60, 300, 900, 1800, 3600, 7200, 14400, 21600, 36000)
+# Seconds to wait after the n-th failed try (n = 1..10): HubSpot retries a failed notification
+# up to 10 times over about 24 hours, so an event gets the first try and ten more.
+BACKOFF_SECONDS = (60, 300, 900, 1800, 3600, 7200, 10800, 14400, 21600, 25200)
 JITTER = 0.2
 
 events = webhook_events.c
