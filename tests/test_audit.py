@@ -15,6 +15,7 @@ from sqlalchemy import text
 from localspot.scopes import all_scopes
 from localspot.testing import LocalSpotServer
 from tests.conftest import http_client
+from tests.oauth_helpers import bearer, exchange, install, new_public_app, new_user
 from tests.protection_support import engine_of, own_server
 
 PASSPORT = {
@@ -67,6 +68,7 @@ def test_sensitive_definition_changes_and_denials_are_recorded(server: LocalSpot
     assert all(r["propertyNames"] == ["passport_number"] for r in changes)
     assert changes[0]["actor"] == {
         "appId": app.app_id,
+        "appKind": "private",
         "tokenId": f"pat:{app.app_id}",
         "userId": None,
     }
@@ -226,3 +228,29 @@ def test_retention_prunes_old_rows_and_the_chain_still_verifies(own: LocalSpotSe
     new_hub = _make_rows(own, 1)
     assert len(_rows(own, hubId=new_hub)) == 1
     assert _verify(own)["ok"] is True
+
+
+def test_rows_say_which_kind_of_app_acted(server: LocalSpotServer) -> None:
+    """Private and public apps number their ids apart: appKind tells their rows apart."""
+    hub_id, email = new_user(server)
+    public = new_public_app(server, ["crm.schemas.contacts.write"])
+    token = exchange(
+        server, public, install(server, public, email, ["crm.schemas.contacts.write"])
+    ).json()["access_token"]
+    private = server.new_app(["crm.schemas.contacts.write"], hub_id=hub_id)
+    sensitive = {**PASSPORT, "dataSensitivity": "sensitive"}
+    with bearer(server, token) as http:
+        assert http.post("/crm/v3/properties/contacts", json=sensitive).status_code == 403
+    with http_client(server, private) as http:
+        assert http.post("/crm/v3/properties/contacts", json=sensitive).status_code == 403
+
+    by_kind = {
+        kind: [(r["actor"]["appKind"], r["actor"]["appId"]) for r in _rows(server, **params)]
+        for kind, params in {
+            "public": {"hubId": hub_id, "appKind": "public"},
+            "private": {"hubId": hub_id, "appKind": "private"},
+        }.items()
+    }
+    assert by_kind == {"public": [("public", public.id)], "private": [("private", private.app_id)]}
+    refused = server.admin.get(f"/localspot/v1/audit?hubId={hub_id}&appKind=both")
+    assert refused.status_code == 400

@@ -114,12 +114,20 @@ def audit_export(
     since: Annotated[int | None, typer.Option(help="Epoch milliseconds.")] = None,
     until: Annotated[int | None, typer.Option(help="Epoch milliseconds.")] = None,
     property_name: Annotated[str | None, typer.Option("--property")] = None,
+    app_id: Annotated[int | None, typer.Option()] = None,
+    app_kind: Annotated[str | None, typer.Option(help="private or public.")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Audit rows as JSON lines on standard output."""
     filters = audit.Filters(
-        hub_id=hub_id, action=action, since_ms=since, until_ms=until, property_name=property_name
+        hub_id=hub_id,
+        action=action,
+        since_ms=since,
+        until_ms=until,
+        property_name=property_name,
+        app_id=app_id,
+        app_kind=app_kind,
     )
     try:
         for row in audit.export(_runtime(data_dir, database_url), filters):

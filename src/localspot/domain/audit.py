@@ -355,6 +355,8 @@ class Filters:
     property_name: str | None = None
     object_type_id: str | None = None
     app_id: int | None = None
+    # Private and public apps number their ids apart: "private" or "public" says which.
+    app_kind: str | None = None
     user_id: int | None = None
 
     def check(self) -> None:
@@ -362,6 +364,10 @@ class Filters:
             raise validation_error(
                 f"action must be one of: {', '.join(sorted(ACTIONS))}",
                 context={"action": [self.action]},
+            )
+        if self.app_kind is not None and self.app_kind not in _TOKEN_PREFIX:
+            raise validation_error(
+                "appKind must be one of: private, public", context={"appKind": [self.app_kind]}
             )
 
     def clauses(self) -> list[Any]:
@@ -382,6 +388,8 @@ class Filters:
             where.append(c.object_type_id == self.object_type_id)
         if self.app_id is not None:
             where.append(c.app_id == self.app_id)
+        if self.app_kind is not None:
+            where.append(c.token_id.startswith(_TOKEN_PREFIX[self.app_kind], autoescape=True))
         if self.user_id is not None:
             where.append(c.user_id == self.user_id)
         return where
@@ -413,13 +421,31 @@ def export(rt: Runtime, filters: Filters) -> Iterator[dict[str, Any]]:
         after = page[-1]["seq"]
 
 
+# What a caller's token id starts with, by the kind of app that holds it: a private app's
+# access token, or an OAuth token of a public app (accounts.py, oauth_tokens.py).
+_TOKEN_PREFIX = {"private": "pat:", "public": "oauth:"}
+
+
+def _app_kind(token_id: str | None) -> str | None:
+    for kind, prefix in _TOKEN_PREFIX.items():
+        if token_id is not None and token_id.startswith(prefix):
+            return kind
+    return None
+
+
 def render(row: Any) -> dict[str, Any]:
+    actor = {
+        "appId": row["app_id"],
+        "appKind": _app_kind(row["token_id"]),
+        "tokenId": row["token_id"],
+        "userId": row["user_id"],
+    }
     return {
         "seq": row["seq"],
         "at": datetime.fromtimestamp(row["at_ms"] / 1000, UTC).isoformat(timespec="milliseconds"),
         "atMs": row["at_ms"],
         "hubId": row["hub_id"],
-        "actor": {"appId": row["app_id"], "tokenId": row["token_id"], "userId": row["user_id"]},
+        "actor": actor,
         "action": row["action"],
         "objectTypeId": row["object_type_id"],
         "recordIds": orjson.loads(row["record_ids"]),

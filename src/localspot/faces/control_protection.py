@@ -60,6 +60,7 @@ def _filters(ctx: Ctx) -> audit.Filters:
         property_name=ctx.query.get("property") or None,
         object_type_id=ctx.query.get("objectTypeId") or None,
         app_id=_int_param(ctx, "appId"),
+        app_kind=ctx.query.get("appKind") or None,
         user_id=_int_param(ctx, "userId"),
     )
     filters.check()
