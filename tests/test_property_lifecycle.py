@@ -100,6 +100,11 @@ def test_archived_group_is_purged_and_its_name_freed(
     assert http.delete(f"{BASE}/groups/old_folder").status_code == 204
     retaken = http.post(f"{BASE}/groups", json={"name": "old_folder", "label": "Again"})
     assert retaken.status_code == 409
+    # Reads no longer find it, so the refusal says why the name is still taken.
+    assert http.get(f"{BASE}/groups/old_folder").status_code == 404
+    assert retaken.json()["message"] == (
+        "There is already an archived property group named old_folder on this object."
+    )
     advance_to(server, server_now(server) + timedelta(days=90, seconds=5))
     again = http.post(f"{BASE}/groups", json={"name": "old_folder", "label": "Again"})
     assert again.status_code == 201

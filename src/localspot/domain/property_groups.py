@@ -93,13 +93,14 @@ def _create_group(
             context={"groupName": [body.name]},
         )
     check_label(body.label)
-    taken = conn.scalar(
-        select(groups.c.id).where(
+    # An archived group keeps its name until the purge, though reads no longer find it.
+    archived = conn.scalar(
+        select(groups.c.archived).where(
             _group_scope(caller.hub_id, object_type), groups.c.name == body.name
         )
     )
-    if taken is not None:
-        raise _group_taken(body.name)
+    if archived is not None:
+        raise _group_taken(body.name, archived)
     try:
         conn.execute(
             insert(groups).values(
@@ -114,13 +115,14 @@ def _create_group(
         )
     except IntegrityError:
         # A concurrent request took the name between our check and the insert (PostgreSQL).
-        raise _group_taken(body.name) from None
+        raise _group_taken(body.name, archived=False) from None
     return _find_group(conn, caller.hub_id, object_type, body.name)
 
 
-def _group_taken(name: str) -> HubSpotError:
+def _group_taken(name: str, archived: bool) -> HubSpotError:
+    kind = "an archived property group" if archived else "a property group"
     return conflict(
-        f"There is already a property group named {name} on this object.",
+        f"There is already {kind} named {name} on this object.",
         category="OBJECT_ALREADY_EXISTS",
         context={"groupName": [name]},
     )
