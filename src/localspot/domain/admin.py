@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from localspot import scopes as sc
-from localspot.domain import accounts, maintenance
+from localspot.domain import account_reset, accounts, maintenance
 from localspot.errors import validation_error
 from localspot.runtime import Runtime
 
@@ -73,6 +73,12 @@ def get_account(rt: Runtime, hub_id: int) -> dict[str, Any]:
 def update_account(rt: Runtime, hub_id: int, name: str | None, tier: str | None) -> dict[str, Any]:
     with rt.store.write() as conn:
         return accounts.update_account(conn, hub_id, name, tier)
+
+
+def reset_account(rt: Runtime, hub_id: int) -> None:
+    """Deletes the account's CRM data and keeps its users, apps and tokens (account_reset)."""
+    with rt.store.write() as conn:
+        account_reset.reset(conn, hub_id, rt.clock.millis())
 
 
 def create_user(

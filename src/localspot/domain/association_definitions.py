@@ -218,6 +218,12 @@ def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> Non
     )
 
 
+def purge_account(conn: Connection, hub_id: int) -> None:
+    """Deletes every association type an account made (HubSpot's own live in code). Its
+    records, and so their associations, are already gone."""
+    conn.execute(delete(association_definitions).where(association_definitions.c.hub_id == hub_id))
+
+
 def _insert(
     conn: Connection,
     hub_id: int,

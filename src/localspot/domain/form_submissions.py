@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from localspot import policy
@@ -40,7 +40,13 @@ from localspot.domain.record_store import Source
 from localspot.errors import HubSpotError, UniqueValueTaken, forbidden, validation_error
 from localspot.policy import Caller
 from localspot.runtime import Runtime
-from localspot.store.schema import VALUE_NORM_CHARS, form_submissions, record_values, records
+from localspot.store.schema import (
+    VALUE_NORM_CHARS,
+    form_submissions,
+    record_values,
+    records,
+)
+from localspot.store.schema import forms as form_rows
 from localspot.validation import whole_number
 
 MAX_READ_LIMIT = 50
@@ -317,3 +323,9 @@ def _label(entry: dict[str, str]) -> str:
     if entry["objectTypeId"] == "0-1":
         return entry["name"]
     return f"{entry['objectTypeId']}/{entry['name']}"
+
+
+def purge_account(conn: Connection, hub_id: int) -> None:
+    """Deletes the submissions of every form of an account; the forms stay (account reset)."""
+    of_account = select(form_rows.c.id).where(form_rows.c.hub_id == hub_id)
+    conn.execute(delete(form_submissions).where(form_submissions.c.form_id.in_(of_account)))

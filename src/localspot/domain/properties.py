@@ -515,6 +515,21 @@ def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> Non
     property_cache.touch(conn, hub_id, [object_type_id])
 
 
+def purge_custom(conn: Connection, hub_id: int, object_type_id: str) -> list[Any]:
+    """Deletes the definitions an account made on an object, archived or not, and returns
+    them; HubSpot-defined ones stay (account reset)."""
+    mine = (
+        defs.c.hub_id == hub_id,
+        defs.c.object_type_id == object_type_id,
+        defs.c.hubspot_defined.is_(False),
+    )
+    rows = list(conn.execute(select(defs).where(*mine)))
+    if rows:
+        conn.execute(delete(defs).where(*mine))
+        property_cache.touch(conn, hub_id, [object_type_id])
+    return rows
+
+
 def audit_schema_change(
     conn: Connection, caller: Caller, now: datetime, rows: list[Any], operation: str
 ) -> None:

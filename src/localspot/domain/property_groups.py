@@ -186,6 +186,17 @@ def purge_object_type(conn: Connection, hub_id: int, object_type_id: str) -> Non
     )
 
 
+def purge_custom(conn: Connection, hub_id: int, object_type_id: str) -> None:
+    """Deletes the groups an account made on an object; HubSpot-defined ones stay."""
+    conn.execute(
+        delete(groups).where(
+            groups.c.hub_id == hub_id,
+            groups.c.object_type_id == object_type_id,
+            groups.c.hubspot_defined.is_(False),
+        )
+    )
+
+
 def purge_archived(conn: Connection, now: datetime, days: int) -> None:
     cutoff = now - timedelta(days=days)
     conn.execute(delete(groups).where(groups.c.archived.is_(True), groups.c.archived_at <= cutoff))

@@ -461,12 +461,24 @@ def _purge(rt: Runtime, conn: Connection, caller: Caller, key: str) -> None:
     # Archived properties go too, and with them their values: the same scopes as archiving.
     every = properties.every_definition(conn, caller.hub_id, object_type_id)
     policy.check_schema_archive(caller, object_type_id, every)
-    record_lifecycle.purge_object_type(conn, caller.hub_id, object_type_id)
-    properties.purge_object_type(conn, caller.hub_id, object_type_id)
-    property_groups.purge_object_type(conn, caller.hub_id, object_type_id)
-    association_definitions.purge_object_type(conn, caller.hub_id, object_type_id)
-    conn.execute(delete(object_schemas).where(object_schemas.c.id == row.id))
+    destroy(conn, row)
     properties.audit_schema_change(conn, caller, rt.clock.now(), every, "purge_schema")
+
+
+def destroy(conn: Connection, row: Any) -> None:
+    """Deletes a schema, archived or not, with everything of it; checks and audits nothing."""
+    object_type_id = type_id(row)
+    record_lifecycle.purge_object_type(conn, row.hub_id, object_type_id)
+    properties.purge_object_type(conn, row.hub_id, object_type_id)
+    property_groups.purge_object_type(conn, row.hub_id, object_type_id)
+    association_definitions.purge_object_type(conn, row.hub_id, object_type_id)
+    conn.execute(delete(object_schemas).where(object_schemas.c.id == row.id))
+
+
+def every_schema(conn: Connection, hub_id: int) -> list[Any]:
+    """Live and archived schemas of an account."""
+    query = select(object_schemas).where(object_schemas.c.hub_id == hub_id)
+    return list(conn.execute(query.order_by(object_schemas.c.id)))
 
 
 _ROLE_LISTS = ("secondary_display_properties", "searchable_properties", "required_properties")

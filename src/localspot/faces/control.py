@@ -145,6 +145,12 @@ def update_account(ctx: Ctx) -> Response:
     return JSON(_account(row))
 
 
+def reset_account(ctx: Ctx) -> Response:
+    _admin(ctx)
+    admin.reset_account(ctx.runtime, _int(ctx, "hubId"))
+    return no_content()
+
+
 def list_users(ctx: Ctx) -> Response:
     _admin(ctx)
     return JSON({"results": [_user(u) for u in admin.list_users(ctx.runtime, _int(ctx, "hubId"))]})
@@ -224,6 +230,7 @@ def routes() -> list[BaseRoute]:
         ("/accounts", ["POST"], create_account),
         ("/accounts/{hubId}", ["GET"], get_account),
         ("/accounts/{hubId}", ["PATCH"], update_account),
+        ("/accounts/{hubId}/reset", ["POST"], reset_account),
         ("/accounts/{hubId}/users", ["GET"], list_users),
         ("/accounts/{hubId}/users", ["POST"], create_user),
         ("/accounts/{hubId}/private-apps", ["GET"], list_private_apps),

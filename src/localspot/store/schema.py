@@ -461,7 +461,8 @@ webhook_events = Table(
     Column("hub_id", BigInteger, nullable=False),
     Column("subscription_id", BigInteger, nullable=False),
     Column("payload", JSON, nullable=False),
-    # pending | delivered | failed | discarded (the app was uninstalled before delivery)
+    # pending | delivered | failed | discarded (the app was uninstalled, or the account reset,
+    # before delivery)
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     # When a worker may take it next; a claim moves it to the end of the lease, so a worker that

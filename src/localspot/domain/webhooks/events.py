@@ -227,6 +227,15 @@ def discard_pending(conn: Connection, app_kind: str, app_id: int, hub_id: int, n
     return int(done.rowcount or 0)
 
 
+def discard_account_pending(conn: Connection, hub_id: int, now_ms: int) -> int:
+    """Marks every app's undelivered events from one account as discarded (the account was
+    reset: they name records that are gone); returns how many."""
+    return sum(
+        discard_pending(conn, kind, app_id, hub_id, now_ms)
+        for kind, app_id in _receiving_apps(conn, hub_id)
+    )
+
+
 def _subscriptions(conn: Connection, hub_id: int, type_ids: set[str]) -> list[Any]:
     apps = _receiving_apps(conn, hub_id)
     if not apps:
