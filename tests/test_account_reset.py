@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,7 @@ from localspot.store.schema import (
     webhook_events,
 )
 from localspot.testing import App, LocalSpotServer
-from tests.conftest import http_client
+from tests.conftest import clean_env, http_client
 from tests.protection_support import engine_of
 from tests.records_helpers import add_custom_object, add_property, all_ids
 
@@ -238,3 +240,24 @@ def test_reset_needs_the_admin_key_and_a_known_account(
     )
     assert api_token.status_code == 401
     assert api_token.json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def _cli(server: LocalSpotServer, *args: str) -> subprocess.CompletedProcess[str]:
+    store = ["--database-url", server.database_url] if server.database_url else []
+    command = [sys.executable, "-m", "localspot", *args, "--data-dir", str(server.data_dir)]
+    return subprocess.run(
+        [*command, *store], capture_output=True, text=True, env=clean_env(), timeout=60
+    )
+
+
+def test_cli_resets_an_account(server: LocalSpotServer, http: httpx.Client, full_app: App) -> None:
+    _contact(http)
+    done = _cli(server, "accounts", "reset", str(full_app.hub_id))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"hubId": full_app.hub_id, "reset": True}
+    assert all_ids(http, "contacts") == set()
+    _contact(http)
+
+    unknown = _cli(server, "accounts", "reset", "1")
+    assert unknown.returncode == 1
+    assert "No account with hub id 1" in unknown.stderr

@@ -187,6 +187,18 @@ def accounts_set_tier(
     _echo({"hubId": row["hub_id"], "tier": row["tier"]})
 
 
+@accounts_cli.command("reset")
+def accounts_reset(hub_id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Delete the account's records, custom objects and custom properties; keep its users,
+    apps, tokens and webhook subscriptions."""
+    rt = _runtime(data_dir, database_url)
+    try:
+        admin.reset_account(rt, hub_id)
+    except HubSpotError as exc:
+        _fail(exc)
+    _echo({"hubId": hub_id, "reset": True})
+
+
 @accounts_cli.command("add-user")
 def accounts_add_user(
     hub_id: int,
