@@ -28,6 +28,7 @@ from localspot.store.schema import (
 )
 from localspot.testing import App, LocalSpotServer
 from tests.conftest import clean_env, http_client
+from tests.forms_helpers import field, fields, form_body, open_path
 from tests.protection_support import engine_of
 from tests.records_helpers import add_custom_object, add_property, all_ids
 
@@ -240,6 +241,28 @@ def test_reset_needs_the_admin_key_and_a_known_account(
     )
     assert api_token.status_code == 401
     assert api_token.json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_a_reset_keeps_forms_and_drops_their_submissions(
+    server: LocalSpotServer, http: httpx.Client, full_app: App
+) -> None:
+    """Forms belong to an account, like its apps: a test suite sets them up once. Their
+    submissions are data a run made, and name contacts the reset deleted."""
+    hub = full_app.hub_id
+    form = server.control("POST", f"/accounts/{hub}/forms", json=form_body(field("email")))
+    submissions = f"/accounts/{hub}/forms/{form['id']}/submissions"
+    with httpx.Client(base_url=server.url) as anonymous:
+        sent = anonymous.post(open_path(hub, form["id"]), json={"fields": fields(email=EMAIL)})
+        assert sent.status_code == 200, sent.text
+        assert len(server.control("GET", submissions)["results"]) == 1
+
+        assert _reset(server, hub).status_code == 204
+        assert server.control("GET", f"/accounts/{hub}/forms/{form['id']}")["id"] == form["id"]
+        assert server.control("GET", submissions) == {"results": []}
+        assert all_ids(http, "contacts") == set()
+        again = anonymous.post(open_path(hub, form["id"]), json={"fields": fields(email=EMAIL)})
+        assert again.status_code == 200, again.text
+    assert len(all_ids(http, "contacts")) == 1
 
 
 def _cli(server: LocalSpotServer, *args: str) -> subprocess.CompletedProcess[str]:
