@@ -22,8 +22,8 @@ from localspot.domain import (
     audit,
     form_submissions,
     object_types,
-    properties,
     property_groups,
+    property_purge,
     record_lifecycle,
     schemas,
 )
@@ -35,11 +35,11 @@ def reset(conn: Connection, hub_id: int, now_ms: int) -> None:
     accounts.get_account(conn, hub_id)
     destroyed: list[Any] = []
     for row in schemas.every_schema(conn, hub_id):
-        destroyed += properties.every_definition(conn, hub_id, schemas.type_id(row))
+        destroyed += property_purge.every_definition(conn, hub_id, schemas.type_id(row))
         schemas.destroy(conn, row)
     for object_type in object_types.STANDARD:
         record_lifecycle.purge_object_type(conn, hub_id, object_type.id)
-        destroyed += properties.purge_custom(conn, hub_id, object_type.id)
+        destroyed += property_purge.purge_custom(conn, hub_id, object_type.id)
         property_groups.purge_custom(conn, hub_id, object_type.id)
     association_definitions.purge_account(conn, hub_id)
     form_submissions.purge_account(conn, hub_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from localspot.domain import audit, properties, property_groups, record_lifecycle, schemas
+from localspot.domain import audit, property_groups, property_purge, record_lifecycle, schemas
 from localspot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ def purge(rt: Runtime) -> int:
     with rt.store.write() as conn:
         now, days = rt.clock.now(), rt.settings.purge_after_days
         records_purged = record_lifecycle.purge_archived(conn, rt.clock.millis(), days)
-        purged = properties.purge_archived(conn, now, days)
+        purged = property_purge.purge_archived(conn, now, days)
         schemas.forget_purged_properties(conn, purged)
         property_groups.purge_archived(conn, now, days)
     with rt.store.write() as conn:

@@ -20,6 +20,7 @@ from localspot.domain import (
     property_cache,
     property_groups,
     property_lookup,
+    property_purge,
     query_index,
     record_lifecycle,
 )
@@ -459,7 +460,7 @@ def _purge(rt: Runtime, conn: Connection, caller: Caller, key: str) -> None:
         )
     object_type_id = type_id(row)
     # Archived properties go too, and with them their values: the same scopes as archiving.
-    every = properties.every_definition(conn, caller.hub_id, object_type_id)
+    every = property_purge.every_definition(conn, caller.hub_id, object_type_id)
     policy.check_schema_archive(caller, object_type_id, every)
     destroy(conn, row)
     properties.audit_schema_change(conn, caller, rt.clock.now(), every, "purge_schema")
@@ -469,7 +470,7 @@ def destroy(conn: Connection, row: Any) -> None:
     """Deletes a schema, archived or not, with everything of it; checks and audits nothing."""
     object_type_id = type_id(row)
     record_lifecycle.purge_object_type(conn, row.hub_id, object_type_id)
-    properties.purge_object_type(conn, row.hub_id, object_type_id)
+    property_purge.purge_object_type(conn, row.hub_id, object_type_id)
     property_groups.purge_object_type(conn, row.hub_id, object_type_id)
     association_definitions.purge_object_type(conn, row.hub_id, object_type_id)
     conn.execute(delete(object_schemas).where(object_schemas.c.id == row.id))
