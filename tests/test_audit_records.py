@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ import pytest
 from localspot.domain import audit
 from localspot.testing import LocalSpotServer
 from tests.records_helpers import add_property
+from tests.webhook_helpers import open_runtime
 
 
 def _rows(server: LocalSpotServer, hub_id: int, action: str) -> list[dict]:  # type: ignore[type-arg]
@@ -86,3 +88,29 @@ def test_a_flush_waits_for_rows_another_flush_is_still_writing(
     finally:
         release.set()
         reads.close()
+
+
+def test_an_audit_query_sees_rows_another_thread_flushed_during_its_request(
+    server: LocalSpotServer,
+) -> None:
+    """Regression: a request's reads share one transaction from its start (Store.shared_reads).
+    When the background thread had flushed the read rows meanwhile, the query's own flush
+    found nothing to write, and its read, in that older snapshot on SQLite, missed them."""
+    rt = open_runtime(server)
+    probe = f"probe_{uuid.uuid4().hex[:12]}"
+    try:
+        with rt.store.shared_reads():
+            with rt.store.read() as conn:  # the request's first read: its snapshot starts here
+                conn.exec_driver_sql("SELECT count(*) FROM audit_log").all()
+
+            def elsewhere() -> None:
+                rt.audit_reads.add(None, "read", "0-1", [1], [probe])
+                rt.audit_reads.flush()
+
+            flusher = threading.Thread(target=elsewhere)
+            flusher.start()
+            flusher.join(10)
+            rows = audit.query(rt, audit.Filters(property_name=probe))
+        assert [r["propertyNames"] for r in rows] == [[probe]]
+    finally:
+        rt.close()

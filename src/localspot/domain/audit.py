@@ -399,7 +399,9 @@ def query(rt: Runtime, filters: Filters, after: int = 0, limit: int = 100) -> li
     """One page of rows in chain order, after position ``after``."""
     filters.check()
     rt.audit_reads.flush()
-    with rt.store.read() as conn:
+    # Not the request's shared read: it began before the flush, and when another thread had
+    # flushed the rows this one waited for, its snapshot (SQLite) predates them.
+    with rt.store.read(snapshot=True) as conn:
         rows = conn.execute(
             select(audit_log)
             .where(audit_log.c.seq > after, *filters.clauses())
