@@ -51,21 +51,30 @@ def test_a_calculation_property_reads_as_read_only_and_refuses_record_writes(
     assert read.json()["properties"]["double_score"] is None
 
 
-def test_a_property_turned_into_a_calculation_and_back_follows(http: httpx.Client) -> None:
-    body = {
-        "name": "tier_score",
-        "label": "Tier score",
-        "type": "number",
-        "fieldType": "number",
-        "groupName": "contactinformation",
-    }
+@pytest.mark.parametrize(
+    ("made_as", "patch"),
+    [
+        ({"type": "number", "fieldType": "number"}, {"fieldType": "calculation_equation"}),
+        (
+            {"type": "number", "fieldType": "calculation_equation", "calculationFormula": "1"},
+            {"fieldType": "number"},
+        ),
+    ],
+)
+def test_a_property_cannot_become_a_calculation_or_stop_being_one(
+    http: httpx.Client, made_as: dict[str, str], patch: dict[str, str]
+) -> None:
+    """A retyped property's stored values would otherwise outlive the change (formulas are not
+    evaluated), and a formula the way back."""
+    body = {"name": "tier_score", "label": "Tier", "groupName": "contactinformation", **made_as}
     assert http.post("/crm/v3/properties/contacts", json=body).status_code == 201
-    calculated = http.patch(
-        "/crm/v3/properties/contacts/tier_score",
-        json={"fieldType": "calculation_equation", "calculationFormula": "1 + 1"},
-    ).json()
-    assert calculated["modificationMetadata"]["readOnlyValue"] is True
-    plain = http.patch("/crm/v3/properties/contacts/tier_score", json={"fieldType": "number"})
-    assert plain.json()["modificationMetadata"]["readOnlyValue"] is False
-    written = http.post("/crm/v3/objects/contacts", json={"properties": {"tier_score": "3"}})
-    assert written.status_code == 201, written.text
+    if made_as["fieldType"] == "number":
+        record = http.post("/crm/v3/objects/contacts", json={"properties": {"tier_score": "3"}})
+        assert record.status_code == 201, record.text
+    refused = http.patch(
+        "/crm/v3/properties/contacts/tier_score", json={**patch, "calculationFormula": "1 + 1"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["category"] == "VALIDATION_ERROR"
+    after = http.get("/crm/v3/properties/contacts/tier_score").json()
+    assert after["fieldType"] == made_as["fieldType"]

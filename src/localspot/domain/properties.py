@@ -358,9 +358,14 @@ def _update(
     field_type = changes.get("field_type", current.field_type)
     if (type_, field_type) != (current.type, current.field_type):
         policy.check_retype(caller, object_type.id, current.data_sensitivity, name)
-    calculated = field_type == "calculation_equation"
-    if calculated != (current.field_type == "calculation_equation"):
-        changes["read_only_value"] = calculated
+    if (field_type == "calculation_equation") != (current.field_type == "calculation_equation"):
+        # Stored values would outlive the retype (formulas are not evaluated here) and a
+        # formula would outlive the way back: a calculation is made as one, and stays one.
+        raise validation_error(
+            f"Property {name} cannot become a calculation property or stop being one; "
+            "create a new property instead",
+            context={"propertyName": [name]},
+        )
     options = changes.get("options", current.options) if type_ in ("enumeration", "bool") else []
     changes["options"] = options
     check_shape(
