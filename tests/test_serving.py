@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -128,3 +129,40 @@ def test_a_request_the_parser_refuses_gets_hubspots_error_body(
     assert error["status"] == "error"
     assert error["category"] == "VALIDATION_ERROR"
     assert error["correlationId"] == headers["x-hubspot-correlation-id"]
+
+
+def test_a_head_past_a_mebibyte_is_refused_at_once(server: LocalSpotServer) -> None:
+    """httptools bounds no header: a 200 MB one held the event loop for a minute."""
+    header = b"X-Big: " + b"a" * (3 << 20) + b"\r\n"
+    started = time.monotonic()
+    line, headers, body = _raw(server, b"GET / HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n")
+    assert line.startswith(b"HTTP/1.1 431 ")
+    assert json.loads(body)["correlationId"] == headers["x-hubspot-correlation-id"]
+    assert time.monotonic() - started < 5
+
+
+def test_a_long_url_followed_by_a_bad_header_is_a_plain_400(server: LocalSpotServer) -> None:
+    request = (
+        b"GET /crm/v3/objects/contacts?x=" + b"a" * 40_000 + b" HTTP/1.1\r\nBad Header: x\r\n\r\n"
+    )
+    line, _, body = _raw(server, request)
+    assert line.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["message"] == "Invalid HTTP request received."
+
+
+def test_a_head_that_never_completes_gets_a_408(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALSPOT_HEAD_TIMEOUT_SECONDS", "1")
+    with LocalSpotServer() as server:
+        for partial in (b"", b"GET / HTTP/1.1\r\nHost: x\r\n"):
+            started = time.monotonic()
+            line, headers, body = _raw(server, partial)
+            assert line.startswith(b"HTTP/1.1 408 "), line
+            assert json.loads(body)["correlationId"] == headers["x-hubspot-correlation-id"]
+            assert time.monotonic() - started < 5
+        # A kept-alive connection's next request gets the same bound.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+            conn.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert answer.count(b"HTTP/1.1 404 ") == 1 and b"HTTP/1.1 408 " in answer

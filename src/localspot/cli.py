@@ -96,7 +96,7 @@ def serve(
             # Nothing reads a client's address or scheme (links come from public_url), and
             # this layer would look through every request's headers for forwarded ones.
             proxy_headers=False,
-            http=http_protocol(),
+            http=http_protocol(settings.head_timeout_seconds),
         )
     finally:
         runtime.close()

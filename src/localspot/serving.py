@@ -48,8 +48,11 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-# httptools stops reading a URL at 64 KiB; a URL this long when parsing failed overflowed.
-_URL_GIVEN_UP = 32 * 1024
+# httptools stops reading a URL at 64 KiB; a URL at least this long when parsing failed is why.
+_URL_GIVEN_UP = 65_000
+# httptools sets no bound on a request's head: a 200 MB header held the event loop for a
+# minute, and a client that never finished its head held its connection for ever.
+MAX_HEAD_BYTES = 1 << 20
 
 
 def unparsed_request(too_long: bool) -> HubSpotError:
@@ -58,7 +61,7 @@ def unparsed_request(too_long: bool) -> HubSpotError:
     return HubSpotError(400, "VALIDATION_ERROR", "Invalid HTTP request received.")
 
 
-def http_protocol() -> type | str:
+def http_protocol(head_timeout_seconds: float = 30.0) -> type | str:
     """What ``uvicorn.run(http=...)`` gets: uvicorn's httptools protocol over a
     ``CoalescingTransport``, or plain ``"httptools"`` should a uvicorn release move the class
     this builds on (it is not part of uvicorn's public API): slower, never broken."""
@@ -73,13 +76,68 @@ def http_protocol() -> type | str:
             # uvloop's transports are not asyncio.Transport subclasses, though they behave so.
             wrapped = CoalescingTransport(transport, self.loop)  # type: ignore[arg-type]
             super().connection_made(wrapped)  # type: ignore[arg-type]
+            # Until a request's head is complete: its bytes so far, and when it must end.
+            self._head_bytes: int | None = 0
+            self._head_timer: asyncio.TimerHandle | None = None
+            self._head_begins()
+
+        def _head_begins(self) -> None:
+            self._head_bytes = 0
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(head_timeout_seconds, self._head_too_slow)
+
+        def _head_ends(self) -> None:
+            self._head_bytes = None
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def data_received(self, data: bytes) -> None:
+            if self._head_bytes is None:
+                super().data_received(data)
+                return
+            if self._head_bytes < 0:
+                return  # refused as too large: the rest of the head is read and dropped
+            self._head_bytes += len(data)
+            if self._head_bytes <= MAX_HEAD_BYTES:
+                super().data_received(data)
+                return
+            self._head_ends()
+            self._head_bytes = -1
+            too_large = "The request's header fields are too large."
+            # Closing with the client's bytes unread would reset the connection before it
+            # reads the answer: drop what it still sends for a moment, then close.
+            self._refuse(HubSpotError(431, "VALIDATION_ERROR", too_large), linger=True)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._head_bytes is None:  # the next request of a kept-alive connection
+                self._head_begins()
+
+        def on_headers_complete(self) -> None:
+            self._head_ends()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_ends()
+            super().connection_lost(exc)
+
+        def _head_too_slow(self) -> None:
+            self._head_timer = None
+            if self._head_bytes is not None and not self.transport.is_closing():
+                late = "The request's headers did not arrive in time."
+                self._refuse(HubSpotError(408, "VALIDATION_ERROR", late))
 
         def send_400_response(self, msg: str) -> None:
             # uvicorn answers bytes httptools cannot parse in plain text, before any app sees
-            # them; a client of HubSpot's API expects its error body. The parser gives up on a
-            # URL at 64 KiB: that is a URI too long (HubSpot's 414).
-            too_long = len(getattr(self, "url", b"")) >= _URL_GIVEN_UP
-            error = unparsed_request(too_long)
+            # them; a client of HubSpot's API expects its error body.
+            self._head_ends()
+            self._refuse(unparsed_request(len(getattr(self, "url", b"")) >= _URL_GIVEN_UP))
+
+        def _refuse(self, error: HubSpotError, linger: bool = False) -> None:
+            """Answers ``error`` in HubSpot's body and closes the connection (a second later
+            with ``linger``)."""
             correlation_id = str(uuid.uuid4())
             body = orjson.dumps(error.body(correlation_id))
             head = [STATUS_LINE[error.status]]
@@ -93,6 +151,9 @@ def http_protocol() -> type | str:
                 body,
             ]
             self.transport.write(b"".join(head))
-            self.transport.close()
+            if linger:
+                self.loop.call_later(1.0, self.transport.close)
+            else:
+                self.transport.close()
 
     return CoalescingHttpToolsProtocol

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     on_loop_ms: float = 5.0
     # Larger request bodies are refused with 413 before they are read whole.
     max_body_bytes: int = 16 * 1024 * 1024
+    # A connection whose request head (line and headers) is not complete this long after it
+    # began gets a 408 and is closed.
+    head_timeout_seconds: float = 30.0
 
     # Webhook delivery (SPEC §5.2). The worker runs inside `serve` unless switched off here, for
     # deployments that run `localspot worker` processes instead.
