@@ -269,10 +269,6 @@ def webhook_property_value(sensitivity: str, value: str) -> str | None:
     return value
 
 
-# HubSpot takes propertyChange subscriptions on sensitive properties of these objects only.
-SENSITIVE_SUBSCRIPTION_OBJECTS = frozenset({"0-1", "0-2", "0-3", "0-5"})
-
-
 def check_webhook_subscription(object_type_id: str, property_name: str, sensitivity: str) -> None:
     """Subscriptions on highly sensitive properties are refused (B7), and on sensitive ones of
     other objects than contacts, companies, deals and tickets (the guide names only those);
@@ -282,7 +278,7 @@ def check_webhook_subscription(object_type_id: str, property_name: str, sensitiv
             f"Property {property_name} is highly sensitive; "
             "webhook subscriptions are not supported for highly sensitive properties."
         )
-    if sensitivity == "sensitive" and object_type_id not in SENSITIVE_SUBSCRIPTION_OBJECTS:
+    if sensitivity == "sensitive" and sc.scope_key(object_type_id) == "custom":
         raise validation_error(
             f"Property {property_name} is sensitive; webhook subscriptions to sensitive "
             "properties are supported on contacts, companies, deals and tickets only.",
