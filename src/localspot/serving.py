@@ -1,5 +1,6 @@
 """How ``localspot serve`` speaks HTTP: uvicorn's httptools protocol, writing each response in
-one piece, and answering a request it cannot parse with HubSpot's error body."""
+one piece, bounding each request's head in size and time, and answering a request it cannot
+parse or refuses with HubSpot's error body."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ def http_protocol(head_timeout_seconds: float = 30.0) -> type | str:
             # Until a request's head is complete: its bytes so far, and when it must end.
             self._head_bytes: int | None = 0
             self._head_timer: asyncio.TimerHandle | None = None
+            # A head refused as too large: what the client still sends is dropped.
+            self._dropping = False
             self._head_begins()
 
         def _head_begins(self) -> None:
@@ -94,17 +97,15 @@ def http_protocol(head_timeout_seconds: float = 30.0) -> type | str:
                 self._head_timer = None
 
         def data_received(self, data: bytes) -> None:
-            if self._head_bytes is None:
-                super().data_received(data)
+            if self._dropping:
                 return
-            if self._head_bytes < 0:
-                return  # refused as too large: the rest of the head is read and dropped
-            self._head_bytes += len(data)
-            if self._head_bytes <= MAX_HEAD_BYTES:
+            if self._head_bytes is not None:
+                self._head_bytes += len(data)
+            if self._head_bytes is None or self._head_bytes <= MAX_HEAD_BYTES:
                 super().data_received(data)
                 return
             self._head_ends()
-            self._head_bytes = -1
+            self._dropping = True
             too_large = "The request's header fields are too large."
             # Closing with the client's bytes unread would reset the connection before it
             # reads the answer: drop what it still sends for a moment, then close.
